@@ -1,0 +1,39 @@
+# Two commands for a newcomer: `make run` and `make test`. Both set up .venv first.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+EXAMPLE := data/example/students.csv
+
+.PHONY: setup run test lint bench lab clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check "uv>=0.4,<1"
+	$(PY) -m uv pip install --quiet --python $(PY) -e ".[test]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+$(EXAMPLE): | $(STAMP)
+	$(PY) scripts/generate_example_dataset.py --students 120 --output $(EXAMPLE)
+
+run: $(STAMP) $(EXAMPLE)
+	$(VENV)/bin/studyrec ingest $(EXAMPLE)
+
+test: $(STAMP)
+	$(VENV)/bin/ruff check studyrec_lib tests scripts benchmarks
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check studyrec_lib tests scripts benchmarks
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_ingest.py
+
+lab: $(STAMP)
+	$(PY) -m uv pip install --quiet --python $(PY) "jupyterlab>=4.2,<5"
+	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --no-browser notebooks
+
+clean:
+	rm -rf $(VENV) runs/*/ warehouse.duckdb warehouse.duckdb.wal

@@ -1,0 +1,115 @@
+"""The ``studyrec`` command line: thin wrappers over the library, one subcommand each."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import pandas as pd
+
+from .config import load_settings
+from .errors import StudyRecError
+
+EXIT_OK, EXIT_REFUSED, EXIT_ERROR = 0, 1, 2
+
+
+def _print_json(payload: object) -> None:
+    print(json.dumps(payload, default=str))
+
+
+def _print_frame(frame: pd.DataFrame, as_json: bool) -> None:
+    if as_json:
+        _print_json(json.loads(frame.to_json(orient="records", date_format="iso")))
+    elif frame.empty:
+        print("(none)")
+    else:
+        with pd.option_context("display.width", 200, "display.max_columns", 30, "display.max_colwidth", 60):
+            print(frame.to_string(index=False))
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from .pipeline import run_ingest
+
+    summary = run_ingest(
+        args.path, name=args.name, sheet=args.sheet, column_map=args.column_map, strict=args.strict,
+        force=args.force, settings=_settings(args), progress=not args.json,
+    )
+    _report_run(summary, args.json, keys=("run_id", "dataset_id", "rows_total", "rows_loaded", "rows_rejected",
+                                          "status", "ingest_status", "report", "error"))
+    if summary["status"] == "succeeded":
+        return EXIT_OK
+    return EXIT_REFUSED if summary.get("ingest_status") == "refused" else EXIT_ERROR
+
+
+def _report_run(summary: dict, as_json: bool, keys: tuple[str, ...]) -> None:
+    if as_json:
+        _print_json({key: summary.get(key) for key in keys})
+        return
+    print(f"run {summary['run_id']}: {summary['status']}")
+    if summary.get("message"):
+        print(summary["message"])
+    if summary.get("error") and summary.get("error") != summary.get("message"):
+        print(f"error: {summary['error']}", file=sys.stderr)
+    print(f"report: {summary.get('report')}")
+
+
+def cmd_datasets(args: argparse.Namespace) -> int:
+    from .warehouse import query_frame
+
+    frame = query_frame(
+        "SELECT dataset_id, name, source_file, uploaded_at, rows_total, rows_loaded, rows_rejected, rows_open, "
+        "status, run_id, sha256 FROM datasets ORDER BY dataset_id",
+        settings=_settings(args),
+    )
+    _print_frame(frame, args.json)
+    return EXIT_OK
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from .runs import list_runs
+
+    _print_frame(list_runs(_settings(args)), args.json)
+    return EXIT_OK
+
+
+def _settings(args: argparse.Namespace):
+    return load_settings(
+        warehouse=args.warehouse, runs_dir=args.runs_dir, max_upload_mb=getattr(args, "max_upload_mb", None)
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="studyrec", description=__doc__)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--warehouse", help="DuckDB file (default: $STUDYREC_WAREHOUSE or ./warehouse.duckdb)")
+    common.add_argument("--runs-dir", help="folder of run folders (default: $STUDYREC_RUNS or ./runs)")
+    common.add_argument("--json", action="store_true", help="print JSON (the summary is the last line)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    ingest = sub.add_parser("ingest", parents=[common], help="validate a CSV/XLSX file and load it")
+    ingest.add_argument("path", nargs="?", help="CSV or XLSX file (default: the example data set)")
+    ingest.add_argument("--name", help="dataset name (default: the file name)")
+    ingest.add_argument("--sheet", help="Excel sheet name (default: the first sheet)")
+    ingest.add_argument("--column-map", help='JSON file mapping headers to columns, e.g. {"Roll": "student_id"}')
+    ingest.add_argument("--strict", action="store_true", help="refuse the whole file if any row is bad")
+    ingest.add_argument("--force", action="store_true", help="load again even if this file was loaded before")
+    ingest.add_argument("--max-upload-mb", type=float, help="refuse files larger than this")
+    ingest.set_defaults(handler=cmd_ingest)
+
+    sub.add_parser("datasets", parents=[common], help="list loaded datasets").set_defaults(handler=cmd_datasets)
+    sub.add_parser("runs", parents=[common], help="list runs").set_defaults(handler=cmd_runs)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except StudyRecError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

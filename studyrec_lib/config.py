@@ -1,0 +1,64 @@
+"""The one place that says where things live and how large an upload may be.
+
+Defaults work out of the box from a checkout; environment variables override them, and CLI flags
+override the environment (the CLI passes its flags into :func:`load_settings`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
+
+ENV_WAREHOUSE = "STUDYREC_WAREHOUSE"
+ENV_RUNS = "STUDYREC_RUNS"
+ENV_MAX_UPLOAD_MB = "STUDYREC_MAX_UPLOAD_MB"
+ENV_LOCK_TIMEOUT = "STUDYREC_LOCK_TIMEOUT_S"
+
+DEFAULT_MAX_UPLOAD_MB = 1024.0
+DEFAULT_LOCK_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    warehouse: Path
+    runs_dir: Path
+    max_upload_mb: float
+    lock_timeout_s: float
+
+    def resolved(self) -> Settings:
+        return replace(
+            self, warehouse=self.warehouse.expanduser().resolve(), runs_dir=self.runs_dir.expanduser().resolve()
+        )
+
+
+def load_settings(
+    warehouse: str | Path | None = None,
+    runs_dir: str | Path | None = None,
+    max_upload_mb: float | None = None,
+) -> Settings:
+    """Resolve settings: explicit argument, then environment variable, then default."""
+    env = os.environ
+    settings = Settings(
+        warehouse=Path(env.get(ENV_WAREHOUSE, PROJECT_ROOT / "warehouse.duckdb")),
+        runs_dir=Path(env.get(ENV_RUNS, PROJECT_ROOT / "runs")),
+        max_upload_mb=float(env.get(ENV_MAX_UPLOAD_MB, DEFAULT_MAX_UPLOAD_MB)),
+        lock_timeout_s=float(env.get(ENV_LOCK_TIMEOUT, DEFAULT_LOCK_TIMEOUT_S)),
+    )
+    overrides = {
+        key: value
+        for key, value in {
+            "warehouse": Path(warehouse) if warehouse is not None else None,
+            "runs_dir": Path(runs_dir) if runs_dir is not None else None,
+            "max_upload_mb": max_upload_mb,
+        }.items()
+        if value is not None
+    }
+    return replace(settings, **overrides).resolved()
+
+
+
+EXAMPLE_DATASET = PROJECT_ROOT / "data" / "example" / "students.csv"

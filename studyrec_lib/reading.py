@@ -1,0 +1,269 @@
+"""Read a teacher's CSV or Excel file into a table of raw text cells.
+
+Nothing is converted here: every cell stays the text it was in the file, so validation can report
+the raw value of a bad cell, and formula-like text (``=SUM(...)``) is never evaluated.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from .errors import FileRefused
+
+CANDIDATE_DELIMITERS = (",", ";", "\t", "|")
+ZIP_MAGIC = b"PK\x03\x04"
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls (and other MS Office binary files)
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+SNIFF_BYTES = 64 * 1024
+NON_SPACE = re.compile(r"\S")
+
+
+@dataclass
+class MalformedRow:
+    """A CSV line that could not be split into the header's number of columns."""
+
+    source_row: int
+    text: str
+    expected_columns: int
+    actual_columns: int
+
+
+@dataclass
+class RawTable:
+    """The file's cells as text, with the header as written and where each row came from."""
+
+    headers: list[str]
+    frame: pd.DataFrame  # columns c0..cN, all text, in file order
+    source_rows: np.ndarray  # row number in the file of each frame row; the header is row 1
+    file_format: str
+    encoding: str | None = None
+    delimiter: str | None = None
+    sheet: str | None = None
+    malformed: list[MalformedRow] = field(default_factory=list)
+    blank_rows: int = 0
+
+
+def read_table(path: str | Path, sheet: str | None = None, max_bytes: int | None = None) -> RawTable:
+    """Read CSV (any common delimiter and encoding) or XLSX, deciding by content, not by name."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileRefused(str(path), "file not found.", "Check the path.")
+    size = path.stat().st_size
+    if size == 0:
+        raise FileRefused(str(path), "the file is empty (0 bytes).", "Export the sheet again with its header.")
+    if max_bytes is not None and size > max_bytes:
+        raise FileRefused(
+            str(path),
+            f"the file is {size / 2**20:.1f} MB, over the upload limit of {max_bytes / 2**20:.0f} MB.",
+            "Split it into smaller files, or raise the limit with --max-upload-mb or STUDYREC_MAX_UPLOAD_MB.",
+        )
+    with path.open("rb") as handle:
+        head = handle.read(8)
+    if head.startswith(OLE2_MAGIC):
+        raise FileRefused(
+            str(path),
+            "this is a legacy Excel .xls (binary) workbook, which is not read.",
+            "Open it in Excel or LibreOffice and save it as .xlsx or CSV "
+            "(e.g. `libreoffice --headless --convert-to xlsx FILE.xls`), then ingest that file.",
+        )
+    if head.startswith(ZIP_MAGIC):
+        return _read_xlsx(path, sheet)
+    if sheet:
+        raise FileRefused(str(path), f"--sheet {sheet!r} was given but this is a text (CSV) file, not Excel.")
+    return _read_csv(path)
+
+
+def _decode(path: Path, data: bytes) -> tuple[str, str]:
+    """Decode bytes as UTF-8 (BOM optional), UTF-16 with BOM, else Windows-1252 or Latin-1."""
+    if data.startswith(UTF16_BOMS):
+        return data.decode("utf-16"), "utf-16"
+    if b"\x00" in data[:SNIFF_BYTES]:
+        raise FileRefused(
+            str(path),
+            "the file contains binary data (NUL bytes), so it is neither CSV nor XLSX.",
+            "Export the results as CSV (UTF-8) or .xlsx.",
+        )
+    try:
+        return data.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), "latin-1"
+
+
+def _looks_binary(text: str) -> bool:
+    sample = text[:SNIFF_BYTES]
+    if not sample:
+        return False
+    control = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\r\n\t")
+    return control / len(sample) > 0.01
+
+
+def _header_delimiter(header_line: str) -> str:
+    counts = {d: header_line.count(d) for d in CANDIDATE_DELIMITERS}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] > 0 else ","
+
+
+def _read_csv(path: Path) -> RawTable:
+    data = path.read_bytes()
+    text, encoding = _decode(path, data)
+    if _looks_binary(text):
+        raise FileRefused(
+            str(path),
+            "the file looks like binary data, not text: it is neither CSV nor XLSX.",
+            "Export the results as CSV (UTF-8) or .xlsx.",
+        )
+    start = NON_SPACE.search(text)
+    if start is None:
+        raise FileRefused(str(path), "the file holds only blank space.", "The first line must name the columns.")
+    line_end = text.find("\n", start.start())
+    header_line = text[start.start() : line_end if line_end >= 0 else len(text)].rstrip("\r")
+    delimiter = _header_delimiter(header_line)
+    headers = next(csv.reader([header_line], delimiter=delimiter))
+    if line_end < 0 or NON_SPACE.search(text, line_end) is None:
+        raise FileRefused(
+            str(path), "the file has a header but no data rows.", "Add the students' rows below the header."
+        )
+    frame, malformed, blank_lines = _parse_csv_bytes(text[line_end + 1 :].encode("utf-8"), headers, delimiter)
+    skipped = np.array(sorted([m.source_row for m in malformed] + blank_lines), dtype=np.int64)
+    numbers = np.setdiff1d(np.arange(2, len(frame) + len(skipped) + 2), skipped, assume_unique=True)
+    table = RawTable(
+        headers, frame, numbers, "csv", encoding=encoding, delimiter=delimiter, malformed=malformed
+    )
+    table.blank_rows = len(blank_lines)
+    return _finish(table)
+
+
+def _parse_csv_bytes(
+    data: bytes, headers: list[str], delimiter: str
+) -> tuple[pd.DataFrame, list[MalformedRow], list[int]]:
+    """Parse the data lines (header removed) with pyarrow, multi-threaded.
+
+    Only when some line has the wrong number of cells (blank lines included) is it parsed again on
+    one thread, because only then does pyarrow report line numbers; those keep rows numbered as in
+    the file. Returns the cells, the malformed rows and the numbers of blank lines.
+    """
+    names = [f"c{i}" for i in range(len(headers))]
+    convert = pacsv.ConvertOptions(
+        column_types=dict.fromkeys(names, pa.string()),
+        strings_can_be_null=False,
+        quoted_strings_can_be_null=False,
+    )
+    parse = {"delimiter": delimiter, "ignore_empty_lines": len(headers) == 1}
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(data),
+            read_options=pacsv.ReadOptions(column_names=names),
+            parse_options=pacsv.ParseOptions(**parse),
+            convert_options=convert,
+        )
+        return table.to_pandas(), [], []
+    except pa.ArrowInvalid:
+        malformed: list[MalformedRow] = []
+        blank_lines: list[int] = []
+
+        def set_aside(row: pacsv.InvalidRow) -> str:
+            source_row = (row.number or 0) + 1  # pyarrow counts data lines from 1; the header is row 1
+            if row.text.strip(delimiter + " \r\n\t") == "":
+                blank_lines.append(source_row)
+            else:
+                malformed.append(MalformedRow(source_row, row.text, row.expected_columns, row.actual_columns))
+            return "skip"
+
+        table = pacsv.read_csv(
+            io.BytesIO(data),
+            read_options=pacsv.ReadOptions(column_names=names, use_threads=False),
+            parse_options=pacsv.ParseOptions(**parse, invalid_row_handler=set_aside),
+            convert_options=convert,
+        )
+        return table.to_pandas(), malformed, blank_lines
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
+
+
+def _read_xlsx(path: Path, sheet: str | None) -> RawTable:
+    import openpyxl
+
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
+        raise FileRefused(
+            str(path), f"the file is a ZIP archive but not a readable .xlsx workbook ({error}).",
+            "Save it again from Excel or LibreOffice as .xlsx.",
+        ) from error
+    try:
+        if sheet:
+            if sheet not in workbook.sheetnames:
+                raise FileRefused(
+                    str(path), f"there is no sheet named {sheet!r}.", f"Sheets in this file: {workbook.sheetnames}."
+                )
+            worksheet = workbook[sheet]
+        else:
+            worksheet = workbook.worksheets[0]
+        rows = [[_cell_text(v) for v in row] for row in worksheet.iter_rows(values_only=True)]
+        sheet_name = worksheet.title
+    finally:
+        workbook.close()
+    while rows and not any(cell.strip() for cell in rows[0]):
+        rows.pop(0)
+    if not rows:
+        raise FileRefused(str(path), f"sheet {sheet_name!r} is empty.", "The first row must name the columns.")
+    headers = rows[0]
+    while headers and not headers[-1].strip():
+        headers.pop()
+    width = len(headers)
+    body = rows[1:]
+    if not any(any(cell.strip() for cell in row) for row in body):
+        raise FileRefused(
+            str(path), f"sheet {sheet_name!r} has a header but no data rows.", "Add the students' rows below it."
+        )
+    malformed = [
+        MalformedRow(number, "\t".join(row), width, len(row))
+        for number, row in enumerate(body, start=2)
+        if any(cell.strip() for cell in row[width:])
+    ]
+    bad_numbers = {m.source_row for m in malformed}
+    kept = [(number, (row + [""] * width)[:width]) for number, row in enumerate(body, start=2)]
+    kept = [(number, row) for number, row in kept if number not in bad_numbers]
+    frame = pd.DataFrame([row for _, row in kept], columns=[f"c{i}" for i in range(width)], dtype="str")
+    source_rows = np.array([number for number, _ in kept], dtype=np.int64)
+    table = RawTable(headers, frame, source_rows, "xlsx", sheet=sheet_name, malformed=malformed)
+    return _finish(table)
+
+
+def _finish(table: RawTable) -> RawTable:
+    """Set rows whose cells are all blank aside: they are not data rows, only counted."""
+    frame = table.frame
+    if len(frame.columns):
+        blank = np.logical_and.reduce([frame[c].str.strip().eq("").to_numpy() for c in frame.columns])
+    else:
+        blank = np.ones(len(frame), dtype=bool)
+    if blank.any():
+        table.blank_rows += int(blank.sum())
+        table.frame = frame.loc[~blank].reset_index(drop=True)
+        table.source_rows = table.source_rows[~blank]
+    return table

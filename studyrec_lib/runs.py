@@ -1,0 +1,169 @@
+"""Every run is a folder: executed notebooks, parameters, summary, HTML report, provenance.
+
+A run is recorded in the warehouse's ``runs`` table when it starts and when it ends. A failed run
+keeps its folder and its error; only the notebooks' own library calls change anything else.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import subprocess
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+from . import warehouse
+from .config import NOTEBOOKS_DIR, PROJECT_ROOT, Settings, load_settings
+
+
+def new_run_id(kind: str) -> str:
+    """Sortable by start time (UTC, microseconds) and unique (random suffix)."""
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-{kind}-{secrets.token_hex(3)}"
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def git_commit() -> dict:
+    """The code's commit and whether the work tree had uncommitted changes."""
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(["git", "-C", str(PROJECT_ROOT), *args], capture_output=True, text=True,
+                                  timeout=10, check=True)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return done.stdout.strip()
+
+    commit = git("rev-parse", "HEAD")
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return {"commit": commit, "dirty": bool(status) if status is not None else None}
+
+
+def package_versions() -> dict[str, str]:
+    return dict(sorted((d.metadata["Name"].lower(), d.version) for d in metadata.distributions()))
+
+
+@dataclass
+class Run:
+    run_id: str
+    kind: str
+    folder: Path
+    params: dict
+    settings: Settings
+    steps: list[dict] = field(default_factory=list)
+    started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def report_path(self) -> Path | None:
+        """The HTML export of the last executed notebook: what a reviewer opens."""
+        htmls = [step["html"] for step in self.steps if step.get("html")]
+        return Path(htmls[-1]) if htmls else None
+
+
+def start_run(kind: str, params: dict, settings: Settings | None = None, inputs: dict | None = None) -> Run:
+    """Create the folder with params and provenance, and record the run as running."""
+    settings = settings or load_settings()
+    run_id = new_run_id(kind)
+    folder = settings.runs_dir / run_id
+    (folder / "artifacts").mkdir(parents=True)
+    run = Run(run_id, kind, folder, params, settings)
+    (folder / "params.json").write_text(json.dumps(params, indent=2, default=str))
+    provenance = {
+        "run_id": run_id,
+        "kind": kind,
+        "python": sys.version,
+        "git": git_commit(),
+        "inputs": inputs or {},
+        "warehouse": str(settings.warehouse),
+    }
+    (folder / "provenance.json").write_text(json.dumps(provenance, indent=2, default=str))
+    (folder / "packages.json").write_text(json.dumps(package_versions(), indent=2))
+    with warehouse.transaction(settings) as con:
+        con.execute(
+            "INSERT INTO runs (run_id, kind, params, status, started_at, folder) VALUES (?, ?, ?, 'running', ?, ?)",
+            [run_id, kind, json.dumps(params, default=str), _utc_now(), str(folder)],
+        )
+    return run
+
+
+def execute_notebook(run: Run, notebook: str, parameters: dict, progress: bool = True) -> dict:
+    """Run ``notebooks/<notebook>`` with papermill into the run folder and export it to HTML.
+
+    Raises papermill's error after the executed copy and its HTML are written, so a failed step
+    still leaves a readable report.
+    """
+    import papermill
+
+    source = NOTEBOOKS_DIR / notebook
+    output = run.folder / notebook
+    step = {"notebook": notebook, "output": str(output), "status": "running"}
+    run.steps.append(step)
+    started = time.perf_counter()
+    try:
+        papermill.execute_notebook(
+            str(source), str(output), parameters=parameters, progress_bar=progress, cwd=str(NOTEBOOKS_DIR),
+            kernel_name="python3",
+        )
+        step["status"] = "succeeded"
+    except Exception as error:
+        step["status"] = "failed"
+        step["error"] = _describe(error)
+        raise
+    finally:
+        step["seconds"] = round(time.perf_counter() - started, 2)
+        if output.exists():
+            step["html"] = str(export_html(output))
+    return step
+
+
+def _describe(error: BaseException) -> str:
+    ename = getattr(error, "ename", None)
+    if ename:
+        return f"{ename}: {getattr(error, 'evalue', '')}"
+    return "".join(traceback.format_exception_only(error)).strip()
+
+
+def export_html(notebook_path: Path) -> Path:
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter().from_notebook_node(nbformat.read(notebook_path, as_version=4))
+    html_path = notebook_path.with_suffix(".html")
+    html_path.write_text(body, encoding="utf-8")
+    return html_path
+
+
+def finish_run(run: Run, status: str, summary: dict, error: str | None = None) -> dict:
+    """Write summary.json and record how the run ended."""
+    report = run.report_path
+    summary = {
+        "run_id": run.run_id,
+        "kind": run.kind,
+        "status": status,
+        "error": error,
+        **summary,
+        "steps": run.steps,
+        "seconds": round(time.perf_counter() - run.started, 2),
+        "folder": str(run.folder),
+        "report": str(report) if report else None,
+    }
+    (run.folder / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+    with warehouse.transaction(run.settings) as con:
+        con.execute(
+            "UPDATE runs SET status = ?, finished_at = ?, error = ? WHERE run_id = ?",
+            [status, _utc_now(), error, run.run_id],
+        )
+    return summary
+
+
+def list_runs(settings: Settings | None = None):
+    return warehouse.query_frame(
+        "SELECT run_id, kind, status, started_at, finished_at, folder, error FROM runs ORDER BY run_id",
+        settings=settings,
+    )

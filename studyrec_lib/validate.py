@@ -1,0 +1,205 @@
+"""Check every row against the rules of :mod:`studyrec_lib.schema`, column by column, vectorised.
+
+Each broken rule becomes one reject record (row, column, rule, raw value). A row is loaded only when
+it breaks no rule, so rows loaded + rows rejected always equals the data rows read.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .columns import ColumnMatch
+from .reading import RawTable
+from .schema import COLUMNS, FIELDS_BY_NAME, GRADES, KEY_COLUMNS, NUMERIC_FIELDS, grade_for_total, total_marks
+
+MAX_TEXT_LENGTH = 100
+REJECT_COLUMNS = ["source_row", "column_name", "rule", "raw_value"]
+
+
+@dataclass
+class ValidationResult:
+    """Typed good rows, one record per broken rule, and the warnings of the good rows."""
+
+    valid: pd.DataFrame  # source_row + canonical columns (typed) + grade_mismatch
+    rejects: pd.DataFrame  # REJECT_COLUMNS + raw_row (JSON of the row as written)
+    rows_total: int
+
+    @property
+    def rows_loaded(self) -> int:
+        return len(self.valid)
+
+    @property
+    def rows_rejected(self) -> int:
+        return int(self.rejects["source_row"].nunique()) if len(self.rejects) else 0
+
+    @property
+    def rows_open(self) -> int:
+        return int(self.valid["final_marks"].isna().sum())
+
+    @property
+    def grade_mismatches(self) -> int:
+        return int(self.valid["grade_mismatch"].sum())
+
+
+class _Rejects:
+    """Collects (mask, column, rule) findings without looping over rows."""
+
+    def __init__(self, raw: pd.DataFrame, source_rows: np.ndarray) -> None:
+        self.raw = raw
+        self.source_rows = source_rows
+        self.parts: list[pd.DataFrame] = []
+        self.bad = np.zeros(len(raw), dtype=bool)
+
+    def add(self, mask: np.ndarray, column: str, rule: str | pd.Series) -> None:
+        if not mask.any():
+            return
+        self.bad |= mask
+        rules = rule[mask].to_numpy() if isinstance(rule, pd.Series) else rule
+        self.parts.append(
+            pd.DataFrame(
+                {
+                    "source_row": self.source_rows[mask],
+                    "column_name": column,
+                    "rule": rules,
+                    "raw_value": self.raw[column].to_numpy()[mask] if column in self.raw else "",
+                }
+            )
+        )
+
+
+def _as_numbers(text: pd.Series, decimal_comma: bool) -> pd.Series:
+    numbers = pd.to_numeric(text, errors="coerce")
+    if decimal_comma:
+        retry = numbers.isna() & text.str.fullmatch(r"-?\d+,\d+")
+        if retry.any():
+            numbers[retry] = pd.to_numeric(text[retry].str.replace(",", ".", regex=False), errors="coerce")
+    return numbers.astype("float64")
+
+
+def _normalise_grade(text: pd.Series) -> pd.Series:
+    return text.str.replace(r"\s+", "", regex=True).str.upper()
+
+
+def validate_rows(table: RawTable, match: ColumnMatch) -> ValidationResult:
+    """Validate all rows of ``table`` whose columns were matched by ``match``."""
+    raw = pd.DataFrame(
+        {column: table.frame[f"c{position}"].str.strip() for column, position in match.positions.items()}
+    )
+    for column in COLUMNS:
+        if column not in raw:  # open-only files have no outcome columns at all
+            raw[column] = ""
+    raw = raw[list(COLUMNS)]
+    source_rows = table.source_rows
+    rejects = _Rejects(raw, source_rows)
+    empty = {column: raw[column].eq("").to_numpy() for column in COLUMNS}
+    typed: dict[str, pd.Series] = {}
+
+    for text_column in ("student_id", "subject"):
+        values = raw[text_column].str.replace(r"\s+", " ", regex=True)
+        rejects.add(empty[text_column], text_column, "is required")
+        rejects.add(values.str.len().gt(MAX_TEXT_LENGTH).to_numpy(), text_column,
+                    f"must be at most {MAX_TEXT_LENGTH} characters")
+        typed[text_column] = values
+
+    decimal_comma = table.delimiter not in (None, ",")
+    for spec in NUMERIC_FIELDS:
+        column = spec.name
+        numbers = _as_numbers(raw[column], decimal_comma)
+        finite = np.isfinite(numbers.to_numpy())
+        if column not in ("final_marks",):
+            rejects.add(empty[column], column, "is required")
+        rejects.add(~empty[column] & ~finite, column, "must be a number")
+        in_range = numbers.between(spec.low, spec.high).to_numpy()
+        rejects.add(finite & ~in_range, column, spec.rule)
+        if spec.integer:
+            rejects.add(finite & in_range & (numbers.to_numpy() % 1 != 0), column,
+                        "must be a whole number (a fraction is rejected, not truncated)")
+        typed[column] = numbers
+
+    grades = _normalise_grade(raw["final_grade"])
+    known_grade = grades.isin(GRADES).to_numpy()
+    rejects.add(~empty["final_grade"] & ~known_grade, "final_grade", f"must be one of {' '.join(GRADES)}")
+    typed["final_grade"] = grades.where(known_grade, None)
+
+    half_open = empty["final_marks"] != empty["final_grade"]
+    rejects.add(half_open & empty["final_marks"], "final_marks",
+                "is required when final_grade is given (leave both empty for an open row)")
+    rejects.add(half_open & empty["final_grade"], "final_grade",
+                "is required when final_marks is given (leave both empty for an open row)")
+
+    key = pd.DataFrame({c: typed[c] for c in KEY_COLUMNS})
+    key_complete = key.notna().all(axis=1).to_numpy() & ~empty["student_id"] & ~empty["subject"]
+    duplicated = key.duplicated(keep=False).to_numpy() & key_complete
+    if duplicated.any():
+        rejects.add(duplicated, "student_id", _duplicate_key_rules(key, source_rows, duplicated))
+
+    good = ~rejects.bad
+    valid = pd.DataFrame({"source_row": source_rows[good]})
+    for column in COLUMNS:
+        valid[column] = typed[column].to_numpy()[good]
+    valid["semester"] = valid["semester"].astype("int16")
+    valid["grade_mismatch"] = _grade_mismatch(valid)
+    return ValidationResult(valid, _with_raw_rows(rejects, table), rows_total=len(raw) + len(table.malformed))
+
+
+def _duplicate_key_rules(key: pd.DataFrame, source_rows: np.ndarray, duplicated: np.ndarray) -> pd.Series:
+    """For each repeated key, a rule that names all the rows sharing it."""
+    repeated = key[duplicated].assign(row=source_rows[duplicated])
+    rows_of_key = repeated.groupby(list(KEY_COLUMNS))["row"].transform(lambda rows: ", ".join(map(str, rows)))
+    rules = pd.Series("", index=key.index, dtype="object")
+    rules[duplicated] = "key (student_id, semester, subject) is not unique in the file: rows " + rows_of_key
+    return rules
+
+
+def _grade_mismatch(valid: pd.DataFrame) -> np.ndarray:
+    """True where a given grade disagrees with the grade of the total computed from the marks."""
+    finished = valid["final_marks"].notna().to_numpy()
+    computed = grade_for_total(
+        total_marks(
+            valid["assignment_marks"].to_numpy(),
+            valid["attendance_percentage"].to_numpy(),
+            valid["quiz_marks"].to_numpy(),
+            valid["midterm_marks"].to_numpy(),
+            valid["final_marks"].fillna(0).to_numpy(),
+        )
+    )
+    return finished & (computed != valid["final_grade"].to_numpy())
+
+
+def _with_raw_rows(rejects: _Rejects, table: RawTable) -> pd.DataFrame:
+    """All reject records, each with its whole row as written (JSON), malformed lines included."""
+    parts = list(rejects.parts)
+    if table.malformed:
+        parts.append(
+            pd.DataFrame(
+                {
+                    "source_row": [m.source_row for m in table.malformed],
+                    "column_name": "",
+                    "rule": [
+                        f"has {m.actual_columns} cells where the header has {m.expected_columns}"
+                        for m in table.malformed
+                    ],
+                    "raw_value": [m.text for m in table.malformed],
+                }
+            )
+        )
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in [*REJECT_COLUMNS, "raw_row"]})
+    records = pd.concat(parts, ignore_index=True)
+    bad_index = np.flatnonzero(rejects.bad)
+    raw_rows = {
+        int(table.source_rows[i]): json.dumps(
+            dict(zip(table.headers, table.frame.iloc[i].tolist(), strict=False)), ensure_ascii=False
+        )
+        for i in bad_index
+    }
+    raw_rows.update({m.source_row: json.dumps({"line": m.text}, ensure_ascii=False) for m in table.malformed})
+    records["raw_row"] = records["source_row"].map(raw_rows)
+    return records.sort_values(["source_row", "column_name"], kind="stable").reset_index(drop=True)
+
+
+__all__ = ["FIELDS_BY_NAME", "REJECT_COLUMNS", "ValidationResult", "validate_rows"]
