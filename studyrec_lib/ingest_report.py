@@ -69,11 +69,9 @@ def plot_distributions(result: IngestResult) -> plt.Figure | None:
         return None
     if len(rows) > PLOT_SAMPLE_ROWS:
         rows = rows.sample(PLOT_SAMPLE_ROWS, random_state=0)
-    fields = [f for f in NUMERIC_FIELDS]
     figure, axes = plt.subplots(3, 3, figsize=(14, 10))
-    for axis, spec in zip(axes.flat, fields, strict=False):
-        values = rows[spec.name].dropna()
-        sns.histplot(values, ax=axis, discrete=spec.integer, bins="auto" if not spec.integer else "auto")
+    for axis, spec in zip(axes.flat, NUMERIC_FIELDS, strict=False):
+        sns.histplot(rows[spec.name].dropna(), ax=axis, discrete=spec.integer)
         axis.set_title(f"{spec.label or spec.name} ({spec.low:g}-{spec.high:g})")
         axis.set_xlabel("")
     sns.countplot(y=rows["subject"], ax=axes.flat[7], order=rows["subject"].value_counts().index[:15])
@@ -81,6 +79,7 @@ def plot_distributions(result: IngestResult) -> plt.Figure | None:
     grades = rows["final_grade"].dropna()
     sns.countplot(x=grades, ax=axes.flat[8], order=[g for g in GRADES if g in set(grades)])
     axes.flat[8].set_title("Final grade")
-    figure.suptitle(f"Loaded rows: {len(result.rows):,}" + (" (plotted: a sample)" if len(result.rows) > len(rows) else ""))
+    sampled = " (plotted: a sample)" if len(result.rows) > len(rows) else ""
+    figure.suptitle(f"Loaded rows: {len(result.rows):,}{sampled}")
     figure.tight_layout()
     return figure

@@ -27,6 +27,7 @@ OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls (and other MS Of
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 SNIFF_BYTES = 64 * 1024
 NON_SPACE = re.compile(r"\S")
+LINE_END = re.compile(r"\r\n|\r|\n")  # as pyarrow splits lines: old Mac exports end lines with \r
 
 
 @dataclass
@@ -45,7 +46,7 @@ class RawTable:
 
     headers: list[str]
     frame: pd.DataFrame  # columns c0..cN, all text, in file order
-    source_rows: np.ndarray  # row number in the file of each frame row; the header is row 1
+    source_rows: np.ndarray  # row (line) number in the file of each frame row, counted from 1
     file_format: str
     encoding: str | None = None
     delimiter: str | None = None
@@ -65,7 +66,7 @@ def read_table(path: str | Path, sheet: str | None = None, max_bytes: int | None
     if max_bytes is not None and size > max_bytes:
         raise FileRefused(
             str(path),
-            f"the file is {size / 2**20:.1f} MB, over the upload limit of {max_bytes / 2**20:.0f} MB.",
+            f"the file is {_size_text(size)}, over the upload limit of {_size_text(max_bytes)}.",
             "Split it into smaller files, or raise the limit with --max-upload-mb or STUDYREC_MAX_UPLOAD_MB.",
         )
     with path.open("rb") as handle:
@@ -82,6 +83,11 @@ def read_table(path: str | Path, sheet: str | None = None, max_bytes: int | None
     if sheet:
         raise FileRefused(str(path), f"--sheet {sheet!r} was given but this is a text (CSV) file, not Excel.")
     return _read_csv(path)
+
+
+def _size_text(n_bytes: int) -> str:
+    """'12.3 MB', or bytes under one MB, so a small limit never reads as '0 MB'."""
+    return f"{n_bytes / 2**20:,.1f} MB" if n_bytes >= 2**20 else f"{n_bytes:,} bytes"
 
 
 def _decode(path: Path, data: bytes) -> tuple[str, str]:
@@ -130,17 +136,24 @@ def _read_csv(path: Path) -> RawTable:
     start = NON_SPACE.search(text)
     if start is None:
         raise FileRefused(str(path), "the file holds only blank space.", "The first line must name the columns.")
-    line_end = text.find("\n", start.start())
-    header_line = text[start.start() : line_end if line_end >= 0 else len(text)].rstrip("\r")
+    # Blank lines above the header still count, so row numbers match the lines of the file.
+    header_row = len(LINE_END.findall(text, 0, start.start())) + 1
+    line_end = LINE_END.search(text, start.start())
+    header_line = text[start.start() : line_end.start() if line_end else len(text)]
     delimiter = _header_delimiter(header_line)
     headers = next(csv.reader([header_line], delimiter=delimiter))
-    if line_end < 0 or NON_SPACE.search(text, line_end) is None:
+    if line_end is None or NON_SPACE.search(text, line_end.end()) is None:
         raise FileRefused(
             str(path), "the file has a header but no data rows.", "Add the students' rows below the header."
         )
-    frame, malformed, blank_lines = _parse_csv_bytes(text[line_end + 1 :].encode("utf-8"), headers, delimiter)
+    first_row = header_row + 1
+    frame, malformed, blank_lines = _parse_csv_bytes(
+        text[line_end.end() :].encode("utf-8"), headers, delimiter, first_row
+    )
     skipped = np.array(sorted([m.source_row for m in malformed] + blank_lines), dtype=np.int64)
-    numbers = np.setdiff1d(np.arange(2, len(frame) + len(skipped) + 2), skipped, assume_unique=True)
+    numbers = np.setdiff1d(
+        np.arange(first_row, len(frame) + len(skipped) + first_row), skipped, assume_unique=True
+    )
     table = RawTable(
         headers, frame, numbers, "csv", encoding=encoding, delimiter=delimiter, malformed=malformed
     )
@@ -149,13 +162,14 @@ def _read_csv(path: Path) -> RawTable:
 
 
 def _parse_csv_bytes(
-    data: bytes, headers: list[str], delimiter: str
+    data: bytes, headers: list[str], delimiter: str, first_row: int = 2
 ) -> tuple[pd.DataFrame, list[MalformedRow], list[int]]:
     """Parse the data lines (header removed) with pyarrow, multi-threaded.
 
     Only when some line has the wrong number of cells (blank lines included) is it parsed again on
     one thread, because only then does pyarrow report line numbers; those keep rows numbered as in
-    the file. Returns the cells, the malformed rows and the numbers of blank lines.
+    the file (``first_row`` is the file row of the first data line). Returns the cells, the malformed
+    rows and the numbers of blank lines.
     """
     names = [f"c{i}" for i in range(len(headers))]
     convert = pacsv.ConvertOptions(
@@ -177,7 +191,7 @@ def _parse_csv_bytes(
         blank_lines: list[int] = []
 
         def set_aside(row: pacsv.InvalidRow) -> str:
-            source_row = (row.number or 0) + 1  # pyarrow counts data lines from 1; the header is row 1
+            source_row = (row.number or 0) + first_row - 1  # pyarrow counts data lines from 1
             if row.text.strip(delimiter + " \r\n\t") == "":
                 blank_lines.append(source_row)
             else:
@@ -208,9 +222,12 @@ def _cell_text(value: object) -> str:
 def _read_xlsx(path: Path, sheet: str | None) -> RawTable:
     import openpyxl
 
+    # A handle, not the name: openpyxl refuses a workbook whose name does not end in .xlsx/.xlsm.
+    handle = path.open("rb")
     try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=False)
+        workbook = openpyxl.load_workbook(handle, read_only=True, data_only=False)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
+        handle.close()
         raise FileRefused(
             str(path), f"the file is a ZIP archive but not a readable .xlsx workbook ({error}).",
             "Save it again from Excel or LibreOffice as .xlsx.",
@@ -228,8 +245,11 @@ def _read_xlsx(path: Path, sheet: str | None) -> RawTable:
         sheet_name = worksheet.title
     finally:
         workbook.close()
+        handle.close()
+    header_row = 1  # empty rows above the header keep their numbers, as Excel shows them
     while rows and not any(cell.strip() for cell in rows[0]):
         rows.pop(0)
+        header_row += 1
     if not rows:
         raise FileRefused(str(path), f"sheet {sheet_name!r} is empty.", "The first row must name the columns.")
     headers = rows[0]
@@ -243,11 +263,11 @@ def _read_xlsx(path: Path, sheet: str | None) -> RawTable:
         )
     malformed = [
         MalformedRow(number, "\t".join(row), width, len(row))
-        for number, row in enumerate(body, start=2)
+        for number, row in enumerate(body, start=header_row + 1)
         if any(cell.strip() for cell in row[width:])
     ]
     bad_numbers = {m.source_row for m in malformed}
-    kept = [(number, (row + [""] * width)[:width]) for number, row in enumerate(body, start=2)]
+    kept = [(number, (row + [""] * width)[:width]) for number, row in enumerate(body, start=header_row + 1)]
     kept = [(number, row) for number, row in kept if number not in bad_numbers]
     frame = pd.DataFrame([row for _, row in kept], columns=[f"c{i}" for i in range(width)], dtype="str")
     source_rows = np.array([number for number, _ in kept], dtype=np.int64)

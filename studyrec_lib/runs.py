@@ -92,8 +92,8 @@ def start_run(kind: str, params: dict, settings: Settings | None = None, inputs:
     return run
 
 
-def execute_notebook(run: Run, notebook: str, parameters: dict, progress: bool = True) -> dict:
-    """Run ``notebooks/<notebook>`` with papermill into the run folder and export it to HTML.
+def execute_notebook(run: Run, notebook: str | Path, parameters: dict, progress: bool = True) -> dict:
+    """Run ``notebooks/<notebook>`` (or a notebook path) with papermill into the run folder, then HTML.
 
     Raises papermill's error after the executed copy and its HTML are written, so a failed step
     still leaves a readable report.
@@ -101,8 +101,8 @@ def execute_notebook(run: Run, notebook: str, parameters: dict, progress: bool =
     import papermill
 
     source = NOTEBOOKS_DIR / notebook
-    output = run.folder / notebook
-    step = {"notebook": notebook, "output": str(output), "status": "running"}
+    output = run.folder / source.name
+    step = {"notebook": source.name, "output": str(output), "status": "running"}
     run.steps.append(step)
     started = time.perf_counter()
     try:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .columns import ColumnMatch
 from .reading import RawTable
@@ -18,6 +20,7 @@ from .schema import COLUMNS, FIELDS_BY_NAME, GRADES, KEY_COLUMNS, NUMERIC_FIELDS
 
 MAX_TEXT_LENGTH = 100
 REJECT_COLUMNS = ["source_row", "column_name", "rule", "raw_value"]
+NUMBER_PATTERN = r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$"
 
 
 @dataclass
@@ -48,60 +51,65 @@ class ValidationResult:
 class _Rejects:
     """Collects (mask, column, rule) findings without looping over rows."""
 
-    def __init__(self, raw: pd.DataFrame, source_rows: np.ndarray) -> None:
+    def __init__(self, raw: dict[str, pa.Array], source_rows: np.ndarray) -> None:
         self.raw = raw
         self.source_rows = source_rows
         self.parts: list[pd.DataFrame] = []
-        self.bad = np.zeros(len(raw), dtype=bool)
+        self.bad = np.zeros(len(source_rows), dtype=bool)
 
-    def add(self, mask: np.ndarray, column: str, rule: str | pd.Series) -> None:
+    def add(self, mask: np.ndarray, column: str, rule: str | np.ndarray) -> None:
         if not mask.any():
             return
         self.bad |= mask
-        rules = rule[mask].to_numpy() if isinstance(rule, pd.Series) else rule
         self.parts.append(
             pd.DataFrame(
                 {
                     "source_row": self.source_rows[mask],
                     "column_name": column,
-                    "rule": rules,
-                    "raw_value": self.raw[column].to_numpy()[mask] if column in self.raw else "",
+                    "rule": rule[mask] if isinstance(rule, np.ndarray) else rule,
+                    "raw_value": pc.filter(self.raw[column], pa.array(mask)).to_numpy(zero_copy_only=False),
                 }
             )
         )
 
 
-def _as_numbers(text: pd.Series, decimal_comma: bool) -> pd.Series:
-    numbers = pd.to_numeric(text, errors="coerce")
+def _mask(array: pa.Array) -> np.ndarray:
+    return pc.fill_null(array, False).to_numpy(zero_copy_only=False)
+
+
+def _arrow(values: pa.Array | pa.ChunkedArray | np.ndarray) -> pa.Array | pa.ChunkedArray:
+    # pa.array() of a ChunkedArray would copy it through Python objects.
+    return pa.array(values) if isinstance(values, np.ndarray) else values
+
+
+def _as_numbers(text: pa.Array, decimal_comma: bool) -> np.ndarray:
+    """Parse numbers in C++ (pyarrow); anything that is not a plain decimal number becomes NaN."""
     if decimal_comma:
-        retry = numbers.isna() & text.str.fullmatch(r"-?\d+,\d+")
-        if retry.any():
-            numbers[retry] = pd.to_numeric(text[retry].str.replace(",", ".", regex=False), errors="coerce")
-    return numbers.astype("float64")
-
-
-def _normalise_grade(text: pd.Series) -> pd.Series:
-    return text.str.replace(r"\s+", "", regex=True).str.upper()
+        text = pc.replace_substring_regex(text, r"^([-+]?\d+),(\d+)$", r"\1.\2")
+    is_number = pc.match_substring_regex(text, NUMBER_PATTERN)
+    numbers = pc.cast(pc.if_else(is_number, text, pa.scalar(None, pa.string())), pa.float64())
+    return pc.fill_null(numbers, np.nan).to_numpy(zero_copy_only=False)
 
 
 def validate_rows(table: RawTable, match: ColumnMatch) -> ValidationResult:
     """Validate all rows of ``table`` whose columns were matched by ``match``."""
-    raw = pd.DataFrame(
-        {column: table.frame[f"c{position}"].str.strip() for column, position in match.positions.items()}
-    )
+    n_rows = len(table.frame)
+    raw: dict[str, pa.Array] = {}
     for column in COLUMNS:
-        if column not in raw:  # open-only files have no outcome columns at all
-            raw[column] = ""
-    raw = raw[list(COLUMNS)]
+        if column in match.positions:
+            cells = pa.array(table.frame[f"c{match.positions[column]}"], type=pa.string())
+            raw[column] = pc.utf8_trim_whitespace(cells)
+        else:  # open-only files have no outcome columns at all
+            raw[column] = pa.array([""] * n_rows, type=pa.string())
     source_rows = table.source_rows
     rejects = _Rejects(raw, source_rows)
-    empty = {column: raw[column].eq("").to_numpy() for column in COLUMNS}
-    typed: dict[str, pd.Series] = {}
+    empty = {column: _mask(pc.equal(raw[column], "")) for column in COLUMNS}
+    typed: dict[str, pa.Array | np.ndarray] = {}
 
     for text_column in ("student_id", "subject"):
-        values = raw[text_column].str.replace(r"\s+", " ", regex=True)
+        values = pc.replace_substring_regex(raw[text_column], r"\s+", " ")
         rejects.add(empty[text_column], text_column, "is required")
-        rejects.add(values.str.len().gt(MAX_TEXT_LENGTH).to_numpy(), text_column,
+        rejects.add(_mask(pc.greater(pc.utf8_length(values), MAX_TEXT_LENGTH)), text_column,
                     f"must be at most {MAX_TEXT_LENGTH} characters")
         typed[text_column] = values
 
@@ -109,21 +117,22 @@ def validate_rows(table: RawTable, match: ColumnMatch) -> ValidationResult:
     for spec in NUMERIC_FIELDS:
         column = spec.name
         numbers = _as_numbers(raw[column], decimal_comma)
-        finite = np.isfinite(numbers.to_numpy())
-        if column not in ("final_marks",):
+        finite = np.isfinite(numbers)
+        if column != "final_marks":  # an empty final mark is an open row, checked below
             rejects.add(empty[column], column, "is required")
         rejects.add(~empty[column] & ~finite, column, "must be a number")
-        in_range = numbers.between(spec.low, spec.high).to_numpy()
+        with np.errstate(invalid="ignore"):
+            in_range = (numbers >= spec.low) & (numbers <= spec.high)
         rejects.add(finite & ~in_range, column, spec.rule)
         if spec.integer:
-            rejects.add(finite & in_range & (numbers.to_numpy() % 1 != 0), column,
+            rejects.add(finite & in_range & (numbers % 1 != 0), column,
                         "must be a whole number (a fraction is rejected, not truncated)")
         typed[column] = numbers
 
-    grades = _normalise_grade(raw["final_grade"])
-    known_grade = grades.isin(GRADES).to_numpy()
+    grades = pc.utf8_upper(pc.replace_substring_regex(raw["final_grade"], r"\s+", ""))
+    known_grade = _mask(pc.is_in(grades, value_set=pa.array(GRADES)))
     rejects.add(~empty["final_grade"] & ~known_grade, "final_grade", f"must be one of {' '.join(GRADES)}")
-    typed["final_grade"] = grades.where(known_grade, None)
+    typed["final_grade"] = pc.if_else(pa.array(known_grade), grades, pa.scalar(None, pa.string()))
 
     half_open = empty["final_marks"] != empty["final_grade"]
     rejects.add(half_open & empty["final_marks"], "final_marks",
@@ -132,26 +141,31 @@ def validate_rows(table: RawTable, match: ColumnMatch) -> ValidationResult:
                 "is required when final_marks is given (leave both empty for an open row)")
 
     key = pd.DataFrame({c: typed[c] for c in KEY_COLUMNS})
-    key_complete = key.notna().all(axis=1).to_numpy() & ~empty["student_id"] & ~empty["subject"]
+    key_complete = np.isfinite(typed["semester"]) & ~empty["student_id"] & ~empty["subject"]
     duplicated = key.duplicated(keep=False).to_numpy() & key_complete
     if duplicated.any():
         rejects.add(duplicated, "student_id", _duplicate_key_rules(key, source_rows, duplicated))
 
     good = ~rejects.bad
-    valid = pd.DataFrame({"source_row": source_rows[good]})
-    for column in COLUMNS:
-        valid[column] = typed[column].to_numpy()[good]
+    keep = pa.array(good)
+    valid = pa.table(
+        {
+            "source_row": source_rows[good],
+            **{c: pc.filter(_arrow(typed[c]), keep) for c in COLUMNS},
+        }
+    ).to_pandas()
     valid["semester"] = valid["semester"].astype("int16")
     valid["grade_mismatch"] = _grade_mismatch(valid)
-    return ValidationResult(valid, _with_raw_rows(rejects, table), rows_total=len(raw) + len(table.malformed))
+    return ValidationResult(valid, _with_raw_rows(rejects, table), rows_total=n_rows + len(table.malformed))
 
 
-def _duplicate_key_rules(key: pd.DataFrame, source_rows: np.ndarray, duplicated: np.ndarray) -> pd.Series:
+def _duplicate_key_rules(key: pd.DataFrame, source_rows: np.ndarray, duplicated: np.ndarray) -> np.ndarray:
     """For each repeated key, a rule that names all the rows sharing it."""
     repeated = key[duplicated].assign(row=source_rows[duplicated])
     rows_of_key = repeated.groupby(list(KEY_COLUMNS))["row"].transform(lambda rows: ", ".join(map(str, rows)))
-    rules = pd.Series("", index=key.index, dtype="object")
-    rules[duplicated] = "key (student_id, semester, subject) is not unique in the file: rows " + rows_of_key
+    rules = np.full(len(key), "", dtype=object)
+    message = "key (student_id, semester, subject) is not unique in the file: rows "
+    rules[duplicated] = (message + rows_of_key).to_numpy()
     return rules
 
 

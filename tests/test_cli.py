@@ -1,0 +1,51 @@
+"""The console script as a user runs it: a real subprocess, exit codes, JSON on the last line."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from studyrec_lib import example_data
+
+STUDYREC = [sys.executable, "-m", "studyrec_lib.cli"]
+
+
+def _run(args, settings, **kwargs):
+    env = {**os.environ, "STUDYREC_WAREHOUSE": str(settings.warehouse), "STUDYREC_RUNS": str(settings.runs_dir)}
+    return subprocess.run([*STUDYREC, *args], capture_output=True, text=True, env=env, timeout=300, **kwargs)
+
+
+def test_ingest_json_exit_codes_and_listings(settings, tmp_path):
+    path = example_data.write(example_data.generate(students=3), tmp_path / "three.csv")
+    first = _run(["ingest", str(path), "--json"], settings)
+    assert first.returncode == 0, first.stderr
+    summary = json.loads(first.stdout.strip().splitlines()[-1])
+    assert summary["rows_loaded"] == 72
+    assert summary["rows_total"] == summary["rows_loaded"] + summary["rows_rejected"]
+    assert Path(summary["report"]).is_file()
+    for key in ("run_id", "dataset_id", "rows_total", "rows_rejected", "status", "report"):
+        assert key in summary
+
+    again = _run(["ingest", str(path), "--json"], settings)
+    assert again.returncode == 0
+    assert json.loads(again.stdout.splitlines()[-1])["ingest_status"] == "already_loaded"
+
+    refused = tmp_path / "header-only.csv"
+    refused.write_text("student_id,semester\n")
+    bad = _run(["ingest", str(refused), "--json"], settings)
+    assert bad.returncode == 1
+    assert json.loads(bad.stdout.splitlines()[-1])["ingest_status"] == "refused"
+
+    datasets = json.loads(_run(["datasets", "--json"], settings).stdout)
+    assert [d["rows_loaded"] for d in datasets] == [72]
+    listed = json.loads(_run(["runs", "--json"], settings).stdout)
+    assert [r["status"] for r in listed] == ["succeeded", "succeeded", "failed"]
+
+
+def test_flag_overrides_environment(settings, tmp_path):
+    other = tmp_path / "other.duckdb"
+    listed = _run(["datasets", "--json", "--warehouse", str(other)], settings)
+    assert listed.returncode == 0
+    assert other.exists()
+    assert not settings.warehouse.exists()

@@ -1,0 +1,48 @@
+"""Real papermill runs of notebooks/01_ingest.ipynb."""
+
+import json
+
+import nbformat
+
+from studyrec_lib import example_data, warehouse
+from studyrec_lib.pipeline import run_ingest
+
+
+def test_ingest_run_executes_the_notebook_into_a_run_folder(settings, tmp_path):
+    path = example_data.write(example_data.generate(students=10, seed=2), tmp_path / "cohort.csv")
+    summary = run_ingest(path, name="cohort", settings=settings, progress=False)
+    assert summary["status"] == "succeeded"
+    assert summary["rows_loaded"] == 240
+    assert summary["rows_rejected"] == 0
+    folder = settings.runs_dir / summary["run_id"]
+    for name in ("params.json", "summary.json", "provenance.json", "packages.json", "01_ingest.ipynb",
+                 "01_ingest.html", "ingest.json"):
+        assert (folder / name).is_file(), name
+    assert summary["report"] == str(folder / "01_ingest.html")
+    provenance = json.loads((folder / "provenance.json").read_text())
+    assert provenance["inputs"]["sha256"] == summary["sha256"]
+    executed = nbformat.read(folder / "01_ingest.ipynb", as_version=4)
+    assert any("injected-parameters" in c.metadata.get("tags", []) for c in executed.cells)
+    html = (folder / "01_ingest.html").read_text()
+    assert "rows loaded" in html and "240" in html
+    assert "data:image/png" in html  # the distribution plots
+    with warehouse.connect(settings, read_only=True) as con:
+        dataset = con.execute("SELECT name, run_id, rows_loaded FROM datasets").fetchall()
+        run_status = con.execute("SELECT status FROM runs WHERE run_id = ?", [summary["run_id"]]).fetchone()
+    assert dataset == [("cohort", summary["run_id"], 240)]
+    assert run_status == ("succeeded",)
+
+
+def test_refused_file_fails_the_run_and_leaves_the_warehouse_unchanged(settings, tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    summary = run_ingest(empty, settings=settings, progress=False)
+    assert summary["status"] == "failed"
+    assert summary["ingest_status"] == "refused"
+    assert "empty" in summary["error"]
+    folder = settings.runs_dir / summary["run_id"]
+    assert (folder / "01_ingest.html").is_file()
+    assert "warehouse is unchanged" in (folder / "01_ingest.html").read_text()
+    with warehouse.connect(settings, read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM datasets").fetchone()[0] == 0
+        assert con.execute("SELECT status, error FROM runs").fetchone()[0] == "failed"

@@ -1,0 +1,90 @@
+import dataclasses
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from studyrec_lib import example_data, warehouse
+from studyrec_lib.errors import WarehouseLocked
+from studyrec_lib.ingest import ingest_file
+
+
+def _hold_warehouse(path, seconds: float) -> subprocess.Popen:
+    """A real second process that opens the DuckDB file and keeps it for ``seconds``."""
+    code = textwrap.dedent(f"""
+        import duckdb, sys, time
+        con = duckdb.connect({str(path)!r})
+        print("held", flush=True)
+        time.sleep({seconds})
+        con.close()
+    """)
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert child.stdout.readline().strip() == "held"
+    return child
+
+
+def test_migrations_run_once_and_record_their_version(settings):
+    latest = max(number for number, _, _ in warehouse.migrations())
+    with warehouse.connect(settings) as con:
+        assert warehouse.schema_version(con) == latest
+    with warehouse.connect(settings) as con:  # reopening applies nothing twice
+        rows = con.execute("SELECT version FROM schema_version ORDER BY version").fetchall()
+    assert [r[0] for r in rows] == list(range(1, latest + 1))
+
+
+def test_transaction_rolls_back_on_error(settings):
+    with pytest.raises(RuntimeError), warehouse.transaction(settings) as con:
+        con.execute("INSERT INTO runs (run_id, kind, status, started_at, folder) VALUES ('r', 'x', 'y', now(), 'f')")
+        raise RuntimeError("boom")
+    with warehouse.connect(settings, read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == 0
+
+
+def test_connect_waits_for_a_lock_held_by_another_process(settings):
+    with warehouse.connect(settings):
+        pass
+    child = _hold_warehouse(settings.warehouse, seconds=1.0)
+    with warehouse.connect(settings) as con:
+        # We only got in after the other process let go.
+        assert child.poll() is not None
+        assert con.execute("SELECT 1").fetchone() == (1,)
+    child.wait()
+
+
+def test_lock_timeout_gives_a_clear_error(settings):
+    with warehouse.connect(settings):
+        pass
+    child = _hold_warehouse(settings.warehouse, seconds=20)
+    try:
+        impatient = dataclasses.replace(settings, lock_timeout_s=0.3)
+        with pytest.raises(WarehouseLocked, match="held by another process"), warehouse.connect(impatient):
+            pass
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_killed_ingest_leaves_no_partial_dataset_and_the_file_loads_afterwards(settings, tmp_path):
+    path = example_data.write(example_data.generate(students=42_000, seed=5), tmp_path / "big.csv")
+    code = textwrap.dedent(f"""
+        from studyrec_lib.config import load_settings
+        from studyrec_lib.ingest import ingest_file
+        ingest_file({str(path)!r}, settings=load_settings(warehouse={str(settings.warehouse)!r}))
+    """)
+    child = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True)
+    for line in child.stderr:
+        if line.startswith("loaded 100,000/"):  # inside the transaction, more chunks to come
+            child.send_signal(signal.SIGKILL)
+            break
+    assert child.wait() == -signal.SIGKILL
+    with warehouse.connect(settings) as con:
+        assert con.execute("SELECT count(*) FROM datasets").fetchone()[0] == 0
+        assert con.execute("SELECT count(*) FROM student_performance").fetchone()[0] == 0
+        assert con.execute("SELECT count(*) FROM rejected_rows").fetchone()[0] == 0
+    result = ingest_file(path, settings=settings, progress=None)
+    assert result.summary.status == "loaded"
+    assert result.summary.rows_loaded == 42_000 * 24
+    with warehouse.connect(settings, read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM student_performance").fetchone()[0] == 42_000 * 24
