@@ -3,6 +3,7 @@
 import json
 
 import nbformat
+import pandas as pd
 
 from studyrec_lib import example_data, warehouse
 from studyrec_lib.pipeline import run_ingest
@@ -46,3 +47,18 @@ def test_refused_file_fails_the_run_and_leaves_the_warehouse_unchanged(settings,
     with warehouse.connect(settings, read_only=True) as con:
         assert con.execute("SELECT count(*) FROM datasets").fetchone()[0] == 0
         assert con.execute("SELECT status, error FROM runs").fetchone()[0] == "failed"
+
+
+def test_notebook_runs_as_is_with_its_default_parameters(settings, tmp_path, monkeypatch):
+    """What an analyst gets by opening 01_ingest.ipynb in JupyterLab and running all cells."""
+    import papermill
+
+    from studyrec_lib.config import EXAMPLE_DATASET, NOTEBOOKS_DIR
+
+    monkeypatch.setenv("STUDYREC_WAREHOUSE", str(settings.warehouse))
+    papermill.execute_notebook(str(NOTEBOOKS_DIR / "01_ingest.ipynb"), str(tmp_path / "out.ipynb"),
+                               progress_bar=False, cwd=str(NOTEBOOKS_DIR))
+    assert EXAMPLE_DATASET.is_file()
+    with warehouse.connect(settings, read_only=True) as con:
+        rows = con.execute("SELECT rows_loaded, source_file FROM datasets").fetchall()
+    assert rows == [(len(pd.read_csv(EXAMPLE_DATASET)), EXAMPLE_DATASET.name)]
