@@ -1,9 +1,5 @@
-import matplotlib
-
-matplotlib.use("Agg")
-
-from studyrec_lib import example_data, ingest_report  # noqa: E402
-from studyrec_lib.ingest import ingest_file  # noqa: E402
+from studyrec_lib import example_data, ingest_report
+from studyrec_lib.ingest import ingest_file
 
 
 def _ingest(settings, tmp_path, text: str | None = None):
