@@ -48,8 +48,9 @@ class IngestSummary:
     encoding: str | None = None
     delimiter: str | None = None
     dataset_id: int | None = None
-    rows_total: int = 0
-    rows_loaded: int = 0
+    rows_total: int = 0  # data rows in the file = rows_valid + rows_rejected
+    rows_valid: int = 0
+    rows_loaded: int = 0  # rows_valid once written; 0 when refused or already loaded
     rows_rejected: int = 0
     rows_open: int = 0
     rows_blank: int = 0
@@ -137,7 +138,7 @@ def _read_and_validate(
 
 def _count(summary: IngestSummary, validation: ValidationResult) -> None:
     summary.rows_total = validation.rows_total
-    summary.rows_loaded = validation.rows_loaded
+    summary.rows_valid = validation.rows_valid
     summary.rows_rejected = validation.rows_rejected
     summary.rows_open = validation.rows_open
     summary.grade_mismatches = validation.grade_mismatches
@@ -162,7 +163,7 @@ def _decide(result: IngestResult, strict: bool) -> None:
             f"file. First: {_first_rejects(rejects)}.",
             "Fix those rows, or ingest without --strict to load the good rows and list the bad ones.",
         )
-    if summary.rows_loaded == 0:
+    if summary.rows_valid == 0:
         raise FileRefused(
             source,
             f"none of the {summary.rows_total} rows is valid. First: {_first_rejects(rejects)}.",
@@ -171,9 +172,9 @@ def _decide(result: IngestResult, strict: bool) -> None:
     warnings = summary.warnings
     if summary.rows_rejected:
         warnings.append(f"{summary.rows_rejected} rows rejected; see the rejected rows and their rules.")
-    if summary.rows_loaded < MIN_ROWS_FOR_A_MODEL:
+    if summary.rows_valid < MIN_ROWS_FOR_A_MODEL:
         warnings.append(
-            f"only {summary.rows_loaded} rows loaded: a model trained on this data alone will be weak "
+            f"only {summary.rows_valid} valid rows: a model trained on this data alone will be weak "
             f"(aim for at least {MIN_ROWS_FOR_A_MODEL})."
         )
     if summary.grade_mismatches:
@@ -202,13 +203,13 @@ def _load(result: IngestResult, force: bool, settings: Settings, progress: Progr
             ).fetchone()
             if earlier is not None:
                 summary.status, summary.dataset_id = "already_loaded", int(earlier[0])
-                summary.rows_loaded = summary.rows_rejected = 0
                 summary.message = (
                     f"this file (sha256 {summary.sha256[:12]}) was already loaded as dataset {earlier[0]} "
                     f"({earlier[1]!r}, {earlier[2]:%Y-%m-%d %H:%M} UTC); nothing loaded again. "
                     "Use --force to load it as a new dataset."
                 )
                 return
+        summary.rows_loaded = summary.rows_valid
         summary.message = f"loaded {summary.rows_loaded} of {summary.rows_total} rows"
         if summary.rows_rejected:
             summary.message += f"; {summary.rows_rejected} rejected"

@@ -25,6 +25,7 @@ def summary_table(result: IngestResult) -> pd.DataFrame:
         "format": f"{s.file_format} ({s.encoding or ''}{', delimiter ' + repr(s.delimiter) if s.delimiter else ''}"
         f"{', sheet ' + repr(s.sheet) if s.sheet else ''})",
         "data rows": s.rows_total,
+        "valid rows": s.rows_valid,
         "rows loaded": s.rows_loaded,
         "rows rejected": s.rows_rejected,
         "open rows (no final marks yet)": s.rows_open,

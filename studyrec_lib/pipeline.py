@@ -12,8 +12,8 @@ from .runs import Run, execute_notebook, finish_run, start_run
 
 INGEST_OK = ("loaded", "already_loaded")
 INGEST_SUMMARY_KEYS = (
-    "dataset_id", "rows_total", "rows_loaded", "rows_rejected", "rows_open", "grade_mismatches", "message",
-    "sha256", "source_file",
+    "dataset_id", "rows_total", "rows_valid", "rows_loaded", "rows_rejected", "rows_open", "grade_mismatches",
+    "message", "sha256", "source_file",
 )
 
 

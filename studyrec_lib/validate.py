@@ -32,7 +32,7 @@ class ValidationResult:
     rows_total: int
 
     @property
-    def rows_loaded(self) -> int:
+    def rows_valid(self) -> int:
         return len(self.valid)
 
     @property

@@ -25,7 +25,7 @@ def test_every_row_passes_ingest_validation(cohort, tmp_path):
     path = example_data.write(cohort, tmp_path / "cohort.csv")
     table = read_table(path)
     result = validate_rows(table, match_columns(str(path), table.headers))
-    assert result.rows_loaded == len(cohort)
+    assert result.rows_valid == len(cohort)
     assert result.rows_rejected == 0
     assert result.grade_mismatches == 0
 

@@ -1,0 +1,39 @@
+"""Shared fixtures: settings for a throw-away warehouse, a file writer, and a small valid cohort."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from studyrec_lib.config import Settings, load_settings
+from studyrec_lib.example_data import generate
+
+MakeFile = Callable[[str, str | bytes], Path]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """A warehouse and runs folder of this test only."""
+    return load_settings(warehouse=tmp_path / "warehouse.duckdb", runs_dir=tmp_path / "runs")
+
+
+@pytest.fixture
+def make_file(tmp_path: Path) -> MakeFile:
+    """``make_file(name, content)``: write text (as UTF-8, newlines untouched) or bytes into tmp_path."""
+
+    def make(name: str, content: str | bytes) -> Path:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+        return path
+
+    return make
+
+
+@pytest.fixture
+def good_frame() -> pd.DataFrame:
+    """72 valid, finished rows (3 students x 8 semesters x 3 subjects)."""
+    return generate(students=3)
