@@ -1,0 +1,75 @@
+"""The candidate models of each task: the old system's two, two stronger ones, and a naive baseline.
+
+Every candidate is a scikit-learn Pipeline on the same preprocessing. Seeds are fixed so the same data
+and parameters give the same metrics. On large data only the candidates that scale are tried.
+"""
+
+from __future__ import annotations
+
+from sklearn.base import BaseEstimator
+from sklearn.compose import ColumnTransformer
+from sklearn.dummy import DummyClassifier, DummyRegressor
+from sklearn.ensemble import (
+    GradientBoostingClassifier,
+    GradientBoostingRegressor,
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
+from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
+from sklearn.pipeline import Pipeline
+
+from .features import preprocessor
+from .grade_from_marks import MarksGradeClassifier
+from .tasks import Task
+
+SEED = 0
+LARGE_DATA_ROWS = 200_000  # above this, only candidates that scale (linear, HistGradientBoosting)
+NAIVE = "naive"
+
+
+def _pipe(task: Task, model: BaseEstimator) -> Pipeline:
+    return Pipeline([("features", preprocessor(task)), ("model", model)])
+
+
+def naive_regressor(task: Task) -> BaseEstimator:
+    """Final marks scaled from one earlier mark (the midterm), or the mean when there is none."""
+    if task.naive_marks_feature is None:
+        return DummyRegressor(strategy="mean")
+    pick = ColumnTransformer([("mark", "passthrough", [task.naive_marks_feature])])
+    return Pipeline([("features", pick), ("model", LinearRegression())])
+
+
+def regression_candidates(task: Task, rows: int) -> dict[str, BaseEstimator]:
+    candidates: dict[str, BaseEstimator] = {
+        NAIVE: naive_regressor(task),
+        "ridge": _pipe(task, Ridge(alpha=1.0)),
+        "hist_gradient_boosting": _pipe(task, HistGradientBoostingRegressor(
+            max_iter=200, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=20, early_stopping=False,
+            random_state=SEED)),
+    }
+    if rows <= LARGE_DATA_ROWS:
+        candidates["random_forest"] = _pipe(task, RandomForestRegressor(
+            n_estimators=60, min_samples_leaf=5, max_features=0.5, n_jobs=1, random_state=SEED))
+        candidates["gradient_boosting"] = _pipe(task, GradientBoostingRegressor(
+            n_estimators=100, learning_rate=0.08, max_depth=3, subsample=0.8, random_state=SEED))
+    return candidates
+
+
+def classification_candidates(task: Task, rows: int, marks_model: BaseEstimator) -> dict[str, BaseEstimator]:
+    """``marks_model``: the chosen regressor, which the marks-derived classifier builds on."""
+    candidates: dict[str, BaseEstimator] = {
+        NAIVE: DummyClassifier(strategy="most_frequent"),
+        "logistic_regression": _pipe(task, LogisticRegression(C=1.0, max_iter=2000)),
+        "hist_gradient_boosting": _pipe(task, HistGradientBoostingClassifier(
+            max_iter=40, learning_rate=0.15, max_leaf_nodes=15, min_samples_leaf=20, early_stopping=False,
+            random_state=SEED)),
+        "grade_from_marks": MarksGradeClassifier(marks_model, task, random_state=SEED),
+    }
+    if rows <= LARGE_DATA_ROWS:
+        candidates["random_forest"] = _pipe(task, RandomForestClassifier(
+            n_estimators=60, min_samples_leaf=3, max_features=0.5, n_jobs=1, random_state=SEED))
+        candidates["gradient_boosting"] = _pipe(task, GradientBoostingClassifier(
+            n_estimators=30, learning_rate=0.15, max_depth=3, subsample=0.8, random_state=SEED))
+    return candidates

@@ -1,0 +1,61 @@
+"""A grade classifier whose probabilities follow from the predicted marks, so the two never contradict.
+
+The grade is a fixed function of the course total, and the total is the marks already known plus the
+marks target. So: predict the marks with a regressor, take the spread of its out-of-fold residuals as
+the uncertainty, and the probability of each grade is the chance that known + predicted + residual
+lands in that grade's band. The most probable grade is then, barring a skewed residual spread, the
+grade of the predicted total.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.model_selection import KFold, cross_val_predict
+
+from .tasks import Task
+
+PROBABILITY_FLOOR = 1e-4  # keeps log loss finite when a residual sample never reaches a band
+
+
+class MarksGradeClassifier(ClassifierMixin, BaseEstimator):
+    """Grade probabilities from a marks regressor and its out-of-fold residual distribution."""
+
+    def __init__(self, regressor: BaseEstimator, task: Task, residual_folds: int = 3, random_state: int = 0):
+        self.regressor = regressor
+        self.task = task
+        self.residual_folds = residual_folds
+        self.random_state = random_state
+
+    def fit(self, X: pd.DataFrame, y: np.ndarray, marks: np.ndarray | None = None) -> MarksGradeClassifier:
+        if marks is None:
+            raise ValueError("MarksGradeClassifier needs the marks target: fit(X, y, marks=...)")
+        marks = np.asarray(marks, dtype=float)
+        folds = KFold(self.residual_folds, shuffle=True, random_state=self.random_state)
+        out_of_fold = cross_val_predict(clone(self.regressor), X, marks, cv=folds)
+        self.residuals_ = np.sort(marks - out_of_fold)
+        self.regressor_ = clone(self.regressor).fit(X, marks)
+        self.classes_ = np.unique(np.asarray(y).astype(str))
+        return self
+
+    def predict_marks(self, X: pd.DataFrame) -> np.ndarray:
+        low, high = self.task.marks_range
+        return np.clip(self.regressor_.predict(X), low, high)
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        low, high = self.task.marks_range
+        centre = self.regressor_.predict(X)
+        known = self.task.known_total(X)
+        # S[i, j] = P(total_i >= threshold_j): the marks must reach threshold_j - known_i.
+        needed = np.array([t for _, t in self.task.grade_bands])[None, :] - known[:, None]
+        below = np.searchsorted(self.residuals_, needed - centre[:, None], side="left") / len(self.residuals_)
+        reach = np.where(needed <= low, 1.0, np.where(needed > high, 0.0, 1.0 - below))
+        reach[:, -1] = 1.0  # every total earns at least the lowest grade
+        band = np.diff(np.concatenate([np.zeros((len(X), 1)), reach], axis=1), axis=1)
+        by_grade = dict(zip(self.task.grades, band.T, strict=True))
+        proba = np.column_stack([by_grade[c] for c in self.classes_]) + PROBABILITY_FLOOR
+        return proba / proba.sum(axis=1, keepdims=True)
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]

@@ -1,0 +1,255 @@
+"""Train and honestly cross-validate every candidate, pick the best, calibrate, and fit the winners.
+
+Folds are grouped by student (StratifiedGroupKFold on the grade), so no student's rows sit on both
+sides of a split; the old system's random split leaked students across semesters. Every figure here
+comes from out-of-fold predictions, and the same folds serve every candidate and both tasks.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from sklearn.base import BaseEstimator, clone
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.model_selection import StratifiedGroupKFold
+
+from . import metrics
+from .candidates import NAIVE, SEED, classification_candidates, regression_candidates
+from .errors import StudyRecError
+from .features import feature_baseline
+from .tasks import STUDENT_TASK, Task
+
+MIN_TRAINING_ROWS = 200
+INTERVAL_LEVEL = 0.9
+N_JOBS = min(2, os.cpu_count() or 1)
+Progress = Callable[[str], None]
+
+
+class TrainingRefused(StudyRecError):
+    """The data cannot support a model (too few rows or students)."""
+
+
+@dataclass
+class CandidateResult:
+    name: str
+    fold_scores: dict[str, list[float]]
+    out_of_fold: np.ndarray  # predicted marks, or class probabilities (columns = classes)
+    seconds: float
+    first_fold_model: BaseEstimator | None = field(default=None, repr=False)
+
+    def mean(self, metric: str) -> float:
+        return float(np.mean(self.fold_scores[metric]))
+
+    def std(self, metric: str) -> float:
+        return float(np.std(self.fold_scores[metric]))
+
+
+@dataclass
+class TaskResult:
+    kind: str  # regression | classification
+    candidates: dict[str, CandidateResult]
+    chosen: str
+    model: BaseEstimator
+    selection_metric: str
+    beats_naive: bool
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def best(self) -> CandidateResult:
+        return self.candidates[self.chosen]
+
+    def comparison(self) -> pd.DataFrame:
+        """Mean and std over folds of every metric, one row per candidate, best first."""
+        rows = []
+        for name, result in self.candidates.items():
+            row: dict[str, object] = {"candidate": name, "chosen": name == self.chosen, "fit_s": result.seconds}
+            for metric_name in result.fold_scores:
+                row[f"{metric_name}_mean"] = result.mean(metric_name)
+                row[f"{metric_name}_std"] = result.std(metric_name)
+            rows.append(row)
+        ascending = self.kind == "regression"
+        return pd.DataFrame(rows).sort_values(f"{self.selection_metric}_mean", ascending=ascending, ignore_index=True)
+
+
+@dataclass
+class TrainingResult:
+    task: Task
+    frame: pd.DataFrame
+    folds: list[tuple[np.ndarray, np.ndarray]]
+    regression: TaskResult
+    classification: TaskResult
+    classes: np.ndarray
+    interval: dict
+    coherence: dict
+    imbalance: dict
+    baseline: dict
+    seconds: float = 0.0
+
+
+def _folds(frame: pd.DataFrame, task: Task, n_folds: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    groups = frame[task.group_column].astype(str).to_numpy()
+    n_groups = len(np.unique(groups))
+    if n_groups < 3:
+        raise TrainingRefused(f"only {n_groups} students in the training data; grouped CV needs at least 3.")
+    splitter = StratifiedGroupKFold(n_splits=min(n_folds, n_groups), shuffle=True, random_state=SEED)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The least populated class")
+        return list(splitter.split(frame, frame[task.grade_target].astype(str), groups))
+
+
+def _fit_one(estimator: BaseEstimator, X: pd.DataFrame, y: np.ndarray, train: np.ndarray,
+             params: dict | None) -> tuple[BaseEstimator, float]:
+    started = time.perf_counter()
+    fold_params = {key: value[train] for key, value in (params or {}).items()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=UserWarning)
+        model = clone(estimator).fit(X.iloc[train], y[train], **fold_params)
+    return model, time.perf_counter() - started
+
+
+def _cross_fit(
+    estimators: dict[str, BaseEstimator], X: pd.DataFrame, y: np.ndarray, folds: list,
+    params: dict[str, dict] | None = None,
+) -> dict[str, tuple[list[BaseEstimator], float]]:
+    """Fit every (candidate, fold) pair in one parallel batch, so no core idles between candidates.
+
+    Returns the fold models of each candidate and the seconds their fits took in total.
+    """
+    jobs = [(name, fold) for name in estimators for fold in range(len(folds))]
+    done = Parallel(n_jobs=N_JOBS)(
+        delayed(_fit_one)(estimators[name], X, y, folds[fold][0], (params or {}).get(name)) for name, fold in jobs
+    )
+    fitted: dict[str, tuple[list[BaseEstimator], float]] = {name: ([], 0.0) for name in estimators}
+    for (name, _), (model, seconds) in zip(jobs, done, strict=True):
+        models, total = fitted[name]
+        models.append(model)
+        fitted[name] = (models, total + seconds)
+    return fitted
+
+
+def _regression(task: Task, X: pd.DataFrame, marks: np.ndarray, folds: list, progress: Progress) -> TaskResult:
+    low, high = task.marks_range
+    results: dict[str, CandidateResult] = {}
+    for name, (models, seconds) in _cross_fit(regression_candidates(task, len(X)), X, marks, folds).items():
+        out_of_fold = np.empty(len(X))
+        scores: dict[str, list[float]] = {"rmse": [], "mae": [], "r2": []}
+        for model, (_, test) in zip(models, folds, strict=True):
+            out_of_fold[test] = np.clip(model.predict(X.iloc[test]), low, high)
+            for metric_name, value in metrics.regression_scores(marks[test], out_of_fold[test]).items():
+                scores[metric_name].append(value)
+        results[name] = CandidateResult(name, scores, out_of_fold, round(seconds, 2), models[0])
+        progress(f"regression {name}: CV RMSE {results[name].mean('rmse'):.3f}")
+    chosen = min(results, key=lambda n: results[n].mean("rmse"))
+    model = clone(regression_candidates(task, len(X))[chosen]).fit(X, marks)
+    beats = results[chosen].mean("rmse") < results[NAIVE].mean("rmse")
+    return TaskResult("regression", results, chosen, model, "rmse", beats)
+
+
+def _oof_proba(models: list, X: pd.DataFrame, folds: list, classes: np.ndarray) -> np.ndarray:
+    proba = np.zeros((len(X), len(classes)))
+    for model, (_, test) in zip(models, folds, strict=True):
+        columns = np.searchsorted(classes, model.classes_)
+        proba[np.ix_(test, columns)] = model.predict_proba(X.iloc[test])
+    return proba
+
+
+def _classification_scores(y: np.ndarray, proba: np.ndarray, folds: list, classes: np.ndarray) -> dict:
+    scores: dict[str, list[float]] = {}
+    for _, test in folds:
+        for metric_name, value in metrics.classification_scores(y[test], proba[test], classes).items():
+            scores.setdefault(metric_name, []).append(value)
+    return scores
+
+
+def _classification(
+    task: Task, X: pd.DataFrame, grades: np.ndarray, marks: np.ndarray, folds: list, marks_model: BaseEstimator,
+    classes: np.ndarray, progress: Progress,
+) -> TaskResult:
+    results: dict[str, CandidateResult] = {}
+    candidates = classification_candidates(task, len(X), marks_model)
+    fitted = _cross_fit(candidates, X, grades, folds, params={"grade_from_marks": {"marks": marks}})
+    for name, (models, seconds) in fitted.items():
+        proba = _oof_proba(models, X, folds, classes)
+        results[name] = CandidateResult(name, _classification_scores(grades, proba, folds, classes), proba,
+                                        round(seconds, 2), models[0])
+        progress(f"classification {name}: CV weighted F1 {results[name].mean('f1_weighted'):.3f}")
+    chosen = max(results, key=lambda n: (results[n].mean("f1_weighted"), -results[n].mean("brier_macro")))
+    params = {"marks": marks} if chosen == "grade_from_marks" else {}
+    calibration = {"considered": chosen != NAIVE, "applied": False}
+    final_estimator = candidates[chosen]
+    if chosen != NAIVE:
+        calibrated = CalibratedClassifierCV(clone(candidates[chosen]), method="sigmoid", cv=3)
+        models, seconds = _cross_fit({chosen: calibrated}, X, grades, folds, params={chosen: params})[chosen]
+        proba = _oof_proba(models, X, folds, classes)
+        scores = _classification_scores(grades, proba, folds, classes)
+        before, after = results[chosen].mean("brier_macro"), float(np.mean(scores["brier_macro"]))
+        calibration.update(brier_before=before, brier_after=after)
+        progress(f"calibration of {chosen}: CV Brier {before:.4f} -> {after:.4f}")
+        if after < before:
+            calibration["applied"] = True
+            final_estimator = calibrated
+            name = f"{chosen}+sigmoid"
+            results[name] = CandidateResult(name, scores, proba, round(seconds, 2), models[0])
+            chosen = name
+    model = clone(final_estimator).fit(X, grades, **params)
+    beats = results[chosen].mean("f1_weighted") > results[NAIVE].mean("f1_weighted")
+    return TaskResult("classification", results, chosen, model, "f1_weighted", beats,
+                      extra={"calibration": calibration})
+
+
+def _interval(marks: np.ndarray, out_of_fold: np.ndarray, folds: list) -> dict:
+    """Split-conformal half-width from out-of-fold residuals; coverage checked fold by fold."""
+    residuals = np.abs(marks - out_of_fold)
+    covered = []
+    for _, test in folds:
+        others = np.setdiff1d(np.arange(len(marks)), test)
+        covered.append(float(np.mean(residuals[test] <= metrics.conformal_quantile(residuals[others],
+                                                                                    INTERVAL_LEVEL))))
+    return {"level": INTERVAL_LEVEL, "half_width": metrics.conformal_quantile(residuals, INTERVAL_LEVEL),
+            "coverage": float(np.mean(covered)), "coverage_by_fold": covered}
+
+
+def _coherence(task: Task, X: pd.DataFrame, regression: TaskResult, classification: TaskResult,
+               classes: np.ndarray) -> dict:
+    """How often the most probable grade differs from the grade of the predicted total."""
+    grade_of_marks = task.grade_of_marks(X, regression.best.out_of_fold)
+    rates = {
+        name: float(np.mean(classes[np.argmax(result.out_of_fold, axis=1)] != grade_of_marks))
+        for name, result in classification.candidates.items()
+    }
+    return {"disagreement_rate": rates[classification.chosen], "by_candidate": rates}
+
+
+def train(frame: pd.DataFrame, task: Task = STUDENT_TASK, n_folds: int = 5,
+          progress: Progress | None = None) -> TrainingResult:
+    """Cross-validate all candidates of both tasks on ``frame`` and fit the chosen ones on all of it."""
+    started = time.perf_counter()
+    progress = progress or (lambda _message: None)
+    if len(frame) < MIN_TRAINING_ROWS:
+        raise TrainingRefused(
+            f"only {len(frame)} training rows (rows with final marks and grade); at least {MIN_TRAINING_ROWS} "
+            "are needed. Ingest more finished results with `studyrec ingest FILE`."
+        )
+    frame = frame.reset_index(drop=True)
+    X = frame[task.features]
+    marks = frame[task.marks_target].to_numpy(dtype=float)
+    grades = frame[task.grade_target].astype(str).to_numpy()
+    classes = np.unique(grades)
+    folds = _folds(frame, task, n_folds)
+    progress(f"training on {len(frame):,} rows, {len(folds)} grouped folds")
+    regression = _regression(task, X, marks, folds, progress)
+    classification = _classification(task, X, grades, marks, folds, clone(regression.model), classes, progress)
+    return TrainingResult(
+        task=task, frame=frame, folds=folds, regression=regression, classification=classification,
+        classes=classes, interval=_interval(marks, regression.best.out_of_fold, folds),
+        coherence=_coherence(task, X, regression, classification, classes),
+        imbalance=metrics.imbalance(grades), baseline=feature_baseline(frame, task),
+        seconds=round(time.perf_counter() - started, 2),
+    )
