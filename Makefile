@@ -16,10 +16,10 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 $(EXAMPLE): | $(STAMP)
-	$(PY) scripts/generate_example_dataset.py --students 120 --output $(EXAMPLE)
+	$(PY) scripts/generate_example_dataset.py --students 120 --open-semesters 1 --output $(EXAMPLE)
 
 run: $(STAMP) $(EXAMPLE)
-	$(VENV)/bin/studyrec ingest $(EXAMPLE)
+	$(VENV)/bin/studyrec pipeline $(EXAMPLE)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check studyrec_lib tests scripts benchmarks

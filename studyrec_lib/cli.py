@@ -28,18 +28,64 @@ def _print_frame(frame: pd.DataFrame, as_json: bool) -> None:
             print(frame.to_string(index=False))
 
 
-def cmd_ingest(args: argparse.Namespace) -> int:
-    from .pipeline import run_ingest
+INGEST_KEYS = ("run_id", "dataset_id", "rows_total", "rows_loaded", "rows_rejected", "status", "ingest_status",
+               "report", "error")
+TRAIN_KEYS = ("run_id", "status", "versions", "activated", "chosen", "cv_rmse", "cv_f1_weighted", "report", "error")
 
-    summary = run_ingest(
-        args.path, name=args.name, sheet=args.sheet, column_map=args.column_map, strict=args.strict,
-        force=args.force, settings=_settings(args), progress=not args.json,
-    )
-    _report_run(summary, args.json, keys=("run_id", "dataset_id", "rows_total", "rows_loaded", "rows_rejected",
-                                          "status", "ingest_status", "report", "error"))
+
+def _exit_code(summary: dict) -> int:
     if summary["status"] == "succeeded":
         return EXIT_OK
     return EXIT_REFUSED if summary.get("ingest_status") == "refused" else EXIT_ERROR
+
+
+def _ingest_options(args: argparse.Namespace) -> dict:
+    return {"name": args.name, "sheet": args.sheet, "column_map": args.column_map, "strict": args.strict,
+            "force": args.force}
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from .pipeline import run_ingest
+
+    summary = run_ingest(args.path, **_ingest_options(args), settings=_settings(args), progress=not args.json)
+    _report_run(summary, args.json, keys=INGEST_KEYS)
+    return _exit_code(summary)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .pipeline import run_train
+
+    summary = run_train(settings=_settings(args), n_folds=args.folds, progress=not args.json)
+    _report_run(summary, args.json, keys=TRAIN_KEYS)
+    return _exit_code(summary)
+
+
+def cmd_pipeline(args: argparse.Namespace) -> int:
+    from .pipeline import run_pipeline
+
+    summary = run_pipeline(args.path, **_ingest_options(args), settings=_settings(args), n_folds=args.folds,
+                           progress=not args.json)
+    _report_run(summary, args.json, keys=(*INGEST_KEYS[:-2], *TRAIN_KEYS[1:]))
+    return _exit_code(summary)
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from .registry import list_versions
+
+    _print_frame(list_versions(_settings(args)), args.json)
+    return EXIT_OK
+
+
+def cmd_activate(args: argparse.Namespace) -> int:
+    from .registry import activate
+
+    activated = activate(args.model_version, args.task, reason=args.reason, settings=_settings(args))
+    if args.json:
+        _print_json({"activated": activated})
+    else:
+        for task, version in activated.items():
+            print(f"{task}: version {version} is now active")
+    return EXIT_OK
 
 
 def _report_run(summary: dict, as_json: bool, keys: tuple[str, ...]) -> None:
@@ -49,6 +95,9 @@ def _report_run(summary: dict, as_json: bool, keys: tuple[str, ...]) -> None:
     print(f"run {summary['run_id']}: {summary['status']}")
     if summary.get("message"):
         print(summary["message"])
+    for task, version in (summary.get("versions") or {}).items():
+        state = "activated" if task in (summary.get("activated") or {}) else "registered, NOT activated"
+        print(f"{task}: version {version} ({summary['chosen'][task]}) {state}")
     if summary.get("error") and summary.get("error") != summary.get("message"):
         print(f"error: {summary['error']}", file=sys.stderr)
     print(f"report: {summary.get('report')}")
@@ -87,15 +136,30 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--json", action="store_true", help="print JSON (the summary is the last line)")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    ingest = sub.add_parser("ingest", parents=[common], help="validate a CSV/XLSX file and load it")
-    ingest.add_argument("path", nargs="?", help="CSV or XLSX file (default: the example data set)")
-    ingest.add_argument("--name", help="dataset name (default: the file name)")
-    ingest.add_argument("--sheet", help="Excel sheet name (default: the first sheet)")
-    ingest.add_argument("--column-map", help='JSON file mapping headers to columns, e.g. {"Roll": "student_id"}')
-    ingest.add_argument("--strict", action="store_true", help="refuse the whole file if any row is bad")
-    ingest.add_argument("--force", action="store_true", help="load again even if this file was loaded before")
-    ingest.add_argument("--max-upload-mb", type=float, help="refuse files larger than this")
-    ingest.set_defaults(handler=cmd_ingest)
+    ingest_options = argparse.ArgumentParser(add_help=False)
+    ingest_options.add_argument("path", nargs="?", help="CSV or XLSX file (default: the example data set)")
+    ingest_options.add_argument("--name", help="dataset name (default: the file name)")
+    ingest_options.add_argument("--sheet", help="Excel sheet name (default: the first sheet)")
+    ingest_options.add_argument("--column-map", help='JSON file: {"Roll": "student_id", ...}')
+    ingest_options.add_argument("--strict", action="store_true", help="refuse the whole file if any row is bad")
+    ingest_options.add_argument("--force", action="store_true", help="load again even if loaded before")
+    ingest_options.add_argument("--max-upload-mb", type=float, help="refuse files larger than this")
+    folds = argparse.ArgumentParser(add_help=False)
+    folds.add_argument("--folds", type=int, default=5, help="cross-validation folds, grouped by student")
+
+    sub.add_parser("ingest", parents=[common, ingest_options], help="validate a CSV/XLSX file and load it"
+                   ).set_defaults(handler=cmd_ingest)
+    sub.add_parser("train", parents=[common, folds], help="run 02_train and 03_evaluate; activate what passes"
+                   ).set_defaults(handler=cmd_train)
+    sub.add_parser("pipeline", parents=[common, ingest_options, folds], help="ingest, train and evaluate"
+                   ).set_defaults(handler=cmd_pipeline)
+    sub.add_parser("models", parents=[common], help="list registered model versions").set_defaults(
+        handler=cmd_models)
+    activate = sub.add_parser("activate", parents=[common], help="activate (or roll back to) a model version")
+    activate.add_argument("--model-version", required=True, help="version, e.g. 20261125174500")
+    activate.add_argument("--task", choices=("regression", "classification", "both"), default="both")
+    activate.add_argument("--reason", default="rollback", help="recorded in the activation history")
+    activate.set_defaults(handler=cmd_activate)
 
     sub.add_parser("datasets", parents=[common], help="list loaded datasets").set_defaults(handler=cmd_datasets)
     sub.add_parser("runs", parents=[common], help="list runs").set_defaults(handler=cmd_runs)

@@ -109,11 +109,11 @@ def write(frame: pd.DataFrame, output: str | Path, file_format: str | None = Non
     return output
 
 
-def ensure_example_dataset(path: str | Path | None = None, students: int = 120) -> Path:
-    """The example data set's path, generating it first when it is absent."""
+def ensure_example_dataset(path: str | Path | None = None, students: int = 120, open_semesters: int = 1) -> Path:
+    """The example data set's path, generating it first when it is absent (last semester still open)."""
     from .config import EXAMPLE_DATASET
 
     path = Path(path or EXAMPLE_DATASET)
     if not path.exists():
-        write(generate(students), path)
+        write(generate(students, open_semesters=open_semesters), path)
     return path

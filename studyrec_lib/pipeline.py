@@ -1,15 +1,24 @@
-"""Jobs that run notebooks into a run folder: what ``studyrec ingest`` (and later train) execute."""
+"""Jobs that run notebooks into one run folder: ``studyrec ingest``, ``train`` and ``pipeline``.
+
+A step that fails stops the job and marks the run failed; models are activated only after every
+notebook of the run succeeded, and only those that pass the quality gate.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
+from . import registry
 from .config import Settings, load_settings
 from .example_data import ensure_example_dataset
 from .ingest import file_sha256
+from .run_index import write_index
 from .runs import Run, execute_notebook, finish_run, start_run
 
+INGEST_NOTEBOOK, TRAIN_NOTEBOOK, EVALUATE_NOTEBOOK = "01_ingest.ipynb", "02_train.ipynb", "03_evaluate.ipynb"
 INGEST_OK = ("loaded", "already_loaded")
 INGEST_SUMMARY_KEYS = (
     "dataset_id", "rows_total", "rows_valid", "rows_loaded", "rows_rejected", "rows_open", "grade_mismatches",
@@ -17,40 +26,8 @@ INGEST_SUMMARY_KEYS = (
 )
 
 
-def run_ingest(
-    path: str | Path | None = None,
-    name: str | None = None,
-    sheet: str | None = None,
-    column_map: str | Path | None = None,
-    strict: bool = False,
-    force: bool = False,
-    settings: Settings | None = None,
-    progress: bool = True,
-) -> dict:
-    """Execute 01_ingest.ipynb on ``path`` (default: the example data set) in a new run folder."""
-    settings = settings or load_settings()
-    source = Path(path).expanduser().resolve() if path else ensure_example_dataset()
-    params = {
-        "input_path": str(source),
-        "name": name or "",
-        "sheet": sheet or "",
-        "column_map": str(Path(column_map).resolve()) if column_map else "",
-        "strict": strict,
-        "force": force,
-    }
-    inputs = {"path": str(source), "sha256": file_sha256(source) if source.is_file() else None}
-    run = start_run("ingest", params, settings, inputs=inputs)
-    try:
-        _execute(run, "01_ingest.ipynb", params, progress)
-    except Exception as error:
-        return finish_run(run, "failed", {}, error=run.steps[-1].get("error") if run.steps else str(error))
-    step_summary = json.loads((run.folder / "ingest.json").read_text())
-    picked = {key: step_summary.get(key) for key in INGEST_SUMMARY_KEYS}
-    ok = step_summary["status"] in INGEST_OK
-    return finish_run(
-        run, "succeeded" if ok else "failed", {"ingest_status": step_summary["status"], **picked},
-        error=None if ok else step_summary["message"],
-    )
+class StepFailed(Exception):
+    """A notebook of the run failed, or refused its input; the message says why."""
 
 
 def _execute(run: Run, notebook: str, params: dict, progress: bool) -> dict:
@@ -59,8 +36,104 @@ def _execute(run: Run, notebook: str, params: dict, progress: bool) -> dict:
     parameters = {
         **params,
         "warehouse": str(settings.warehouse),
-        "max_upload_mb": float(settings.max_upload_mb),
         "run_id": run.run_id,
         "run_dir": str(run.folder),
     }
-    return execute_notebook(run, notebook, parameters, progress=progress)
+    try:
+        return execute_notebook(run, notebook, parameters, progress=progress)
+    except Exception as error:
+        raise StepFailed(run.steps[-1].get("error") if run.steps else str(error)) from error
+
+
+def _finish(run: Run, status: str, summary: dict, error: str | None = None) -> dict:
+    done = finish_run(run, status, summary, error=error)
+    write_index(run.settings)
+    return done
+
+
+def _ingest_params(path: str | Path | None, name: str | None, sheet: str | None, column_map: str | Path | None,
+                   strict: bool, force: bool, settings: Settings) -> dict:
+    source = Path(path).expanduser().resolve() if path else ensure_example_dataset()
+    return {
+        "input_path": str(source),
+        "name": name or "",
+        "sheet": sheet or "",
+        "column_map": str(Path(column_map).resolve()) if column_map else "",
+        "strict": strict,
+        "force": force,
+        "max_upload_mb": float(settings.max_upload_mb),
+    }
+
+
+def _ingest_step(run: Run, params: dict, progress: bool, summary: dict) -> None:
+    _execute(run, INGEST_NOTEBOOK, params, progress)
+    step = json.loads((run.folder / "ingest.json").read_text())
+    summary.update({"ingest_status": step["status"], **{key: step.get(key) for key in INGEST_SUMMARY_KEYS}})
+    if step["status"] not in INGEST_OK:
+        raise StepFailed(step["message"])
+
+
+def _train_steps(run: Run, n_folds: int, progress: bool, reason: str, summary: dict) -> None:
+    """02_train then 03_evaluate; then activate what passed the gate."""
+    _execute(run, TRAIN_NOTEBOOK, {"n_folds": n_folds}, progress)
+    _execute(run, EVALUATE_NOTEBOOK, {}, progress)
+    training = json.loads((run.folder / "train.json").read_text())
+    activated = {}
+    for task, version in training["versions"].items():
+        if training["quality_gate"][task]["passed"]:
+            activated.update(registry.activate(version, task, reason=reason, run_id=run.run_id,
+                                               settings=run.settings))
+    summary.update({
+        "versions": training["versions"],
+        "activated": activated,
+        "chosen": training["chosen"],
+        "quality_gate": training["quality_gate"],
+        "cv_rmse": training["quality_gate"]["regression"]["model"],
+        "cv_f1_weighted": training["quality_gate"]["classification"]["model"],
+        "training_rows": training["training_rows"],
+    })
+
+
+def _run_steps(run: Run, steps: list[Callable[[dict], None]]) -> dict:
+    """Run the steps in order; each adds its figures to the summary. The first failure ends the run."""
+    summary: dict = {}
+    try:
+        for step in steps:
+            step(summary)
+    except StepFailed as failure:
+        return _finish(run, "failed", summary, error=str(failure))
+    return _finish(run, "succeeded", summary)
+
+
+def run_ingest(path: str | Path | None = None, name: str | None = None, sheet: str | None = None,
+               column_map: str | Path | None = None, strict: bool = False, force: bool = False,
+               settings: Settings | None = None, progress: bool = True) -> dict:
+    """Execute 01_ingest.ipynb on ``path`` (default: the example data set) in a new run folder."""
+    settings = settings or load_settings()
+    params = _ingest_params(path, name, sheet, column_map, strict, force, settings)
+    run = start_run("ingest", params, settings, inputs=_inputs(params))
+    return _run_steps(run, [partial(_ingest_step, run, params, progress)])
+
+
+def run_train(settings: Settings | None = None, n_folds: int = 5, progress: bool = True,
+              reason: str = "trained") -> dict:
+    """Execute 02_train and 03_evaluate on the warehouse's training examples in one run folder."""
+    settings = settings or load_settings()
+    run = start_run("train", {"n_folds": n_folds}, settings)
+    return _run_steps(run, [partial(_train_steps, run, n_folds, progress, reason)])
+
+
+def run_pipeline(path: str | Path | None = None, name: str | None = None, sheet: str | None = None,
+                 column_map: str | Path | None = None, strict: bool = False, force: bool = False,
+                 settings: Settings | None = None, n_folds: int = 5, progress: bool = True) -> dict:
+    """01_ingest, 02_train, 03_evaluate in one run folder; stops at the first failing step."""
+    settings = settings or load_settings()
+    params = _ingest_params(path, name, sheet, column_map, strict, force, settings)
+    run = start_run("pipeline", {**params, "n_folds": n_folds}, settings, inputs=_inputs(params))
+    return _run_steps(run, [partial(_ingest_step, run, params, progress),
+                            partial(_train_steps, run, n_folds, progress, "trained")])
+
+
+def _inputs(params: dict) -> dict:
+    source = Path(params["input_path"])
+    return {"path": str(source), "sha256": file_sha256(source) if source.is_file() else None}

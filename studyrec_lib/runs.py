@@ -162,6 +162,23 @@ def finish_run(run: Run, status: str, summary: dict, error: str | None = None) -
     return summary
 
 
+def interactive_run_dir(settings: Settings | None = None) -> Path:
+    """A folder for a notebook run by hand in JupyterLab (not recorded as a scheduled run)."""
+    settings = settings or load_settings()
+    folder = settings.runs_dir / new_run_id("lab")
+    (folder / "artifacts").mkdir(parents=True)
+    return folder
+
+
+def latest_training_run_dir(settings: Settings | None = None) -> Path:
+    """The newest run folder that holds a training result, for 03_evaluate opened by hand."""
+    settings = settings or load_settings()
+    candidates = sorted(settings.runs_dir.glob("*/train.json"))
+    if not candidates:
+        raise FileNotFoundError(f"no run in {settings.runs_dir} has trained a model yet; run 02_train first.")
+    return candidates[-1].parent
+
+
 def list_runs(settings: Settings | None = None):
     return warehouse.query_frame(
         "SELECT run_id, kind, status, started_at, finished_at, folder, error FROM runs ORDER BY run_id",

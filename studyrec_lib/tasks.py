@@ -14,6 +14,7 @@ import pandas as pd
 
 from .schema import FIELDS_BY_NAME, GRADE_SCALE
 
+
 @dataclass(frozen=True)
 class Task:
     name: str

@@ -1,0 +1,173 @@
+"""The model registry: versioned artifacts with their sha256, metrics, and an activation audit trail.
+
+Artifacts are joblib pickles, and unpickling runs code, so an artifact is loaded only when it is
+registered and its bytes still hash to the registered sha256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import joblib
+import pandas as pd
+
+from . import warehouse
+from .config import Settings, load_settings
+from .errors import StudyRecError
+
+TASKS = ("regression", "classification")
+VERSION_FORMAT = "%Y%m%d%H%M%S"
+
+
+class RegistryError(StudyRecError):
+    """Unknown version, or an artifact that must not be loaded."""
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+
+
+def next_version(con, task: str) -> str:
+    """Now in UTC, or one second after the task's newest version, so a version is never reused."""
+    newest = con.execute("SELECT max(version) FROM model_versions WHERE task = ?", [task]).fetchone()[0]
+    candidate = _utc_now()
+    if newest is not None:
+        candidate = max(candidate, datetime.strptime(newest, VERSION_FORMAT) + timedelta(seconds=1))
+    return candidate.strftime(VERSION_FORMAT)
+
+
+def register(entries: dict[str, dict], artifacts_dir: Path, run_id: str | None,
+             settings: Settings | None = None) -> dict[str, str]:
+    """Save each task's artifact and insert all versions in one transaction; returns task -> version.
+
+    ``entries[task]`` holds ``artifact`` (the object to pickle) and the registry columns.
+    """
+    settings = settings or load_settings()
+    artifacts_dir.mkdir(parents=True, exist_ok=True)
+    versions: dict[str, str] = {}
+    with warehouse.transaction(settings) as con:
+        for task, entry in entries.items():
+            version = next_version(con, task)
+            path = artifacts_dir / f"{task}-{version}.joblib"
+            joblib.dump(entry["artifact"], path)
+            json_columns = ("hyperparameters", "metrics", "confusion_matrix", "classification_report", "cv_scores",
+                            "brier_per_grade", "imbalance", "feature_baseline", "quality_gate", "dataset_ids")
+            con.execute(
+                f"""INSERT INTO model_versions (task, version, algorithm, training_rows, data_sha256, artifact_path,
+                    artifact_sha256, run_id, created_at, {", ".join(json_columns)})
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, {", ".join("?" for _ in json_columns)})""",
+                [task, version, entry["algorithm"], entry["training_rows"], entry["data_sha256"], str(path),
+                 sha256_of(path), run_id, _utc_now(),
+                 *[json.dumps(entry.get(column), default=_jsonable) for column in json_columns]],
+            )
+            versions[task] = version
+    return versions
+
+
+def _jsonable(value: object) -> object:
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if hasattr(value, "item"):
+        return value.item()
+    return str(value)
+
+
+def _tasks(task: str) -> tuple[str, ...]:
+    if task == "both":
+        return TASKS
+    if task not in TASKS:
+        raise RegistryError(f"unknown task {task!r}: use regression, classification or both.")
+    return (task,)
+
+
+def activate(version: str, task: str = "both", reason: str = "manual", run_id: str | None = None,
+             settings: Settings | None = None) -> dict[str, str]:
+    """Make ``version`` the active one for ``task`` (regression, classification or both), atomically."""
+    settings = settings or load_settings()
+    tasks = _tasks(task)
+    with warehouse.transaction(settings) as con:
+        for name in tasks:
+            found = con.execute("SELECT 1 FROM model_versions WHERE task = ? AND version = ?", [name, version])
+            if found.fetchone() is None:
+                known = [r[0] for r in con.execute(
+                    "SELECT version FROM model_versions WHERE task = ? ORDER BY version DESC LIMIT 5", [name]
+                ).fetchall()]
+                raise RegistryError(
+                    f"no {name} model has version {version!r}; nothing was activated. "
+                    f"Newest {name} versions: {known or 'none'} (see `studyrec models`)."
+                )
+        for name in tasks:
+            previous = con.execute("SELECT version FROM active_models WHERE task = ?", [name]).fetchone()
+            con.execute(
+                "INSERT INTO model_activations (task, version, previous_version, reason, run_id, activated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [name, version, previous[0] if previous else None, reason, run_id, _utc_now()],
+            )
+    return dict.fromkeys(tasks, version)
+
+
+def active_versions(settings: Settings | None = None) -> dict[str, dict]:
+    frame = warehouse.query_frame(
+        "SELECT task, version, algorithm, artifact_path, artifact_sha256, activated_at, reason, metrics "
+        "FROM active_models ORDER BY task",
+        settings=settings,
+    )
+    return {row["task"]: row for row in frame.to_dict("records")}
+
+
+def list_versions(settings: Settings | None = None) -> pd.DataFrame:
+    return warehouse.query_frame(
+        """SELECT v.task, v.version, v.algorithm, v.training_rows, v.run_id, v.created_at,
+                  coalesce(a.version = v.version, false) AS active,
+                  json_extract(v.metrics, '$.cv_rmse')::DOUBLE AS cv_rmse,
+                  json_extract(v.metrics, '$.cv_f1_weighted')::DOUBLE AS cv_f1_weighted
+           FROM model_versions AS v LEFT JOIN active_models AS a USING (task)
+           ORDER BY v.task, v.version""",
+        settings=settings,
+    )
+
+
+def activation_history(settings: Settings | None = None) -> pd.DataFrame:
+    return warehouse.query_frame("SELECT * FROM model_activations ORDER BY activation_id", settings=settings)
+
+
+def load_artifact(task: str, version: str | None = None, settings: Settings | None = None) -> tuple[dict, str]:
+    """The registered artifact of ``task`` (active one by default), verified by sha256; and its version."""
+    settings = settings or load_settings()
+    with warehouse.connect(settings, read_only=True) as con:
+        if version is None:
+            row = con.execute("SELECT version, artifact_path, artifact_sha256 FROM active_models WHERE task = ?",
+                              [task]).fetchone()
+            if row is None:
+                raise RegistryError(f"no active {task} model. Train one with `make run` or `studyrec train`.")
+        else:
+            row = con.execute(
+                "SELECT version, artifact_path, artifact_sha256 FROM model_versions WHERE task = ? AND version = ?",
+                [task, version],
+            ).fetchone()
+            if row is None:
+                raise RegistryError(f"no registered {task} model has version {version!r}.")
+    version, path, expected = row
+    path = Path(path)
+    if not path.is_file():
+        raise RegistryError(f"the {task} artifact of version {version} is missing: {path}.")
+    data = path.read_bytes()  # hash and unpickle the same bytes: no window to swap the file
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != expected:
+        raise RegistryError(
+            f"refusing to load {path}: its sha256 {actual[:12]}... does not match the registered "
+            f"{expected[:12]}... (the file changed after registration). Retrain, or activate another version."
+        )
+    return joblib.load(io.BytesIO(data)), version
