@@ -49,3 +49,31 @@ def test_flag_overrides_environment(settings, tmp_path):
     assert listed.returncode == 0
     assert other.exists()
     assert not settings.warehouse.exists()
+
+
+def test_train_models_and_activate_rollback(settings, tmp_path):
+    path = example_data.write(example_data.generate(students=12, seed=8), tmp_path / "twelve.csv")
+    assert _run(["ingest", str(path), "--json"], settings).returncode == 0
+    versions = []
+    for _ in range(2):
+        trained = _run(["train", "--json", "--folds", "3"], settings)
+        assert trained.returncode == 0, trained.stderr
+        summary = json.loads(trained.stdout.splitlines()[-1])
+        assert summary["activated"] == summary["versions"]
+        versions.append(summary["versions"]["regression"])
+    assert versions[0] < versions[1]
+    models = json.loads(_run(["models", "--json"], settings).stdout)
+    active = {(m["task"], m["version"]) for m in models if m["active"]}
+    assert active == {("regression", versions[1]), ("classification", versions[1])}
+
+    rollback = _run(["activate", "--model-version", versions[0], "--task", "regression", "--json"], settings)
+    assert rollback.returncode == 0
+    models = json.loads(_run(["models", "--json"], settings).stdout)
+    active = {(m["task"], m["version"]) for m in models if m["active"]}
+    assert active == {("regression", versions[0]), ("classification", versions[1])}
+
+    unknown = _run(["activate", "--model-version", "19990101000000", "--task", "both"], settings)
+    assert unknown.returncode == 2
+    assert "nothing was activated" in unknown.stderr
+    models_after = json.loads(_run(["models", "--json"], settings).stdout)
+    assert {(m["task"], m["version"]) for m in models_after if m["active"]} == active

@@ -62,3 +62,49 @@ def test_notebook_runs_as_is_with_its_default_parameters(settings, tmp_path, mon
     with warehouse.connect(settings, read_only=True) as con:
         rows = con.execute("SELECT rows_loaded, source_file FROM datasets").fetchall()
     assert rows == [(len(pd.read_csv(EXAMPLE_DATASET)), EXAMPLE_DATASET.name)]
+
+
+def test_pipeline_ingests_trains_evaluates_and_activates(settings, tmp_path):
+    from studyrec_lib import registry
+    from studyrec_lib.pipeline import run_pipeline
+
+    path = example_data.write(example_data.generate(students=15, seed=4, open_semesters=1), tmp_path / "c.csv")
+    summary = run_pipeline(path, settings=settings, progress=False)
+    assert summary["status"] == "succeeded", summary["error"]
+    folder = settings.runs_dir / summary["run_id"]
+    for name in ("01_ingest.html", "02_train.html", "03_evaluate.html", "train.json", "model_card.md",
+                 "at_risk.csv", "at_risk.xlsx"):
+        assert (folder / name).is_file(), name
+    assert summary["report"] == str(folder / "03_evaluate.html")
+    assert summary["activated"] == summary["versions"]
+    active = registry.active_versions(settings)
+    assert {task: row["version"] for task, row in active.items()} == summary["versions"]
+    history = registry.activation_history(settings)
+    assert set(history["reason"]) == {"trained"}
+    assert set(history["run_id"]) == {summary["run_id"]}
+    at_risk = pd.read_csv(folder / "at_risk.csv")
+    assert len(at_risk) > 0  # 45 open rows of the last semester; some are weak
+    assert set(at_risk["predicted_grade"]) <= {"D", "F", "C", "C+", "B", "B+", "A-", "A", "A+"}
+    index = (settings.runs_dir / "index.html").read_text()
+    assert summary["run_id"] in index and "03_evaluate.html" in index
+
+    # A later run that fails changes nothing that is active.
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    failed = run_pipeline(empty, settings=settings, progress=False)
+    assert failed["status"] == "failed"
+    assert {t: r["version"] for t, r in registry.active_versions(settings).items()} == summary["versions"]
+
+
+def test_a_failing_training_step_fails_the_run_and_activates_nothing(settings, tmp_path):
+    from studyrec_lib import registry
+    from studyrec_lib.pipeline import run_pipeline
+
+    path = example_data.write(example_data.generate(students=4, seed=4), tmp_path / "small.csv")  # 96 rows
+    summary = run_pipeline(path, settings=settings, progress=False)
+    assert summary["status"] == "failed"
+    assert "TrainingRefused" in summary["error"] and "200" in summary["error"]
+    assert [step["status"] for step in summary["steps"]] == ["succeeded", "failed"]
+    assert (settings.runs_dir / summary["run_id"] / "02_train.html").is_file()
+    assert registry.active_versions(settings) == {}
+    assert registry.list_versions(settings).empty
