@@ -32,8 +32,12 @@ SUBJECT_DIFFICULTY = {
 GRADE_POINTS = dict(zip(GRADES, (4.0, 3.75, 3.5, 3.25, 3.0, 2.75, 2.5, 2.0, 0.0), strict=True))
 
 
-def generate(students: int = 120, seed: int = 7, open_semesters: int = 0) -> pd.DataFrame:
-    """``students`` x 8 semesters x 3 subjects; the last ``open_semesters`` have no final marks yet."""
+def generate(students: int = 120, seed: int = 7, open_semesters: int = 0, with_expected: bool = False
+             ) -> pd.DataFrame:
+    """``students`` x 8 semesters x 3 subjects; the last ``open_semesters`` have no final marks yet.
+
+    ``with_expected`` adds ``expected_final_marks``: the noise-free mean the final marks were drawn around.
+    """
     rng = np.random.default_rng(seed)
     subjects = np.array(list(SUBJECT_DIFFICULTY))
     difficulty = np.array(list(SUBJECT_DIFFICULTY.values()))
@@ -57,6 +61,7 @@ def generate(students: int = 120, seed: int = 7, open_semesters: int = 0) -> pd.
     entry_cgpa = np.clip(2.85 + 0.45 * ability + rng.normal(0, 0.2, students), 0, 4)
     cgpa = np.empty((students, n_rows))
     final = np.empty((students, n_rows))
+    expected_final = np.empty((students, n_rows))
     grades = np.empty((students, n_rows), dtype=object)
     points_sum = np.zeros(students)
     points_count = np.zeros(students)
@@ -68,6 +73,7 @@ def generate(students: int = 120, seed: int = 7, open_semesters: int = 0) -> pd.
             -3.5 + 0.75 * midterm[:, cols] + 1.1 * quiz[:, cols] + 1.2 * assignment[:, cols]
             + 0.09 * attendance[:, cols] + 2.0 * (cgpa[:, cols] - 2.9) - 2.5 * d[:, cols]
         )
+        expected_final[:, cols] = expected
         final[:, cols] = np.clip(np.round(expected + rng.normal(0, FINAL_MARKS_NOISE_SD, expected.shape), 1), 0, 50)
         total = total_marks(assignment[:, cols], attendance[:, cols], quiz[:, cols], midterm[:, cols], final[:, cols])
         grades[:, cols] = grade_for_total(total.ravel()).reshape(total.shape)
@@ -90,11 +96,30 @@ def generate(students: int = 120, seed: int = 7, open_semesters: int = 0) -> pd.
         },
         columns=list(COLUMNS),
     )
+    if with_expected:
+        frame["expected_final_marks"] = expected_final.ravel()
     if open_semesters:
         still_open = frame["semester"] > SEMESTERS - open_semesters
         frame["final_marks"] = frame["final_marks"].where(~still_open)
         frame["final_grade"] = frame["final_grade"].where(~still_open)
     return frame
+
+
+def bayes_optimal_grade_accuracy(frame: pd.DataFrame, draws: int = 400, seed: int = 0) -> float:
+    """The grade accuracy of a model that knew the generator exactly, simulated.
+
+    ``frame`` must come from ``generate(..., with_expected=True)``. For each row, the final marks are
+    redrawn ``draws`` times from the generator's noise; the best any model can do is to predict the most
+    frequent resulting grade, which is right with that grade's frequency.
+    """
+    rng = np.random.default_rng(seed)
+    noise = rng.normal(0, FINAL_MARKS_NOISE_SD, (len(frame), draws))
+    finals = np.clip(np.round(frame["expected_final_marks"].to_numpy()[:, None] + noise, 1), 0, 50)
+    known = total_marks(frame["assignment_marks"].to_numpy(), frame["attendance_percentage"].to_numpy(),
+                        frame["quiz_marks"].to_numpy(), frame["midterm_marks"].to_numpy(), 0.0)
+    grades = grade_for_total((known[:, None] + finals).ravel()).reshape(finals.shape)
+    best_share = [pd.Series(row).value_counts().iloc[0] / draws for row in grades]
+    return float(np.mean(best_share))
 
 
 def write(frame: pd.DataFrame, output: str | Path, file_format: str | None = None) -> Path:
