@@ -53,9 +53,21 @@ class MarksGradeClassifier(ClassifierMixin, BaseEstimator):
         reach = np.where(needed <= low, 1.0, np.where(needed > high, 0.0, 1.0 - below))
         reach[:, -1] = 1.0  # every total earns at least the lowest grade
         band = np.diff(np.concatenate([np.zeros((len(X), 1)), reach], axis=1), axis=1)
-        by_grade = dict(zip(self.task.grades, band.T, strict=True))
-        proba = np.column_stack([by_grade[c] for c in self.classes_]) + PROBABILITY_FLOOR
+        proba = band @ self._band_to_class() + PROBABILITY_FLOOR
         return proba / proba.sum(axis=1, keepdims=True)
+
+    def _band_to_class(self) -> np.ndarray:
+        """Each grade band's probability goes to that grade, or to the nearest grade the training data had.
+
+        Without this, a cohort with no F would give a failing student no probability of any low grade.
+        """
+        present = [i for i, grade in enumerate(self.task.grades) if grade in set(self.classes_)]
+        column = {grade: j for j, grade in enumerate(self.classes_)}
+        matrix = np.zeros((len(self.task.grades), len(self.classes_)))
+        for i in range(len(self.task.grades)):
+            nearest = min(present, key=lambda p: (abs(p - i), p))
+            matrix[i, column[self.task.grades[nearest]]] = 1.0
+        return matrix
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]

@@ -50,7 +50,7 @@ def next_version(con, task: str) -> str:
 
 def register(entries: dict[str, dict], artifacts_dir: Path, run_id: str | None,
              settings: Settings | None = None) -> dict[str, str]:
-    """Save each task's artifact and insert all versions in one transaction; returns task -> version.
+    """Save each task's artifact and insert them in one transaction under one version; task -> version.
 
     ``entries[task]`` holds ``artifact`` (the object to pickle) and the registry columns.
     """
@@ -58,8 +58,9 @@ def register(entries: dict[str, dict], artifacts_dir: Path, run_id: str | None,
     artifacts_dir.mkdir(parents=True, exist_ok=True)
     versions: dict[str, str] = {}
     with warehouse.transaction(settings) as con:
+        # One version for all tasks of a training, so `activate --task both` finds each of them.
+        version = max(next_version(con, task) for task in entries)
         for task, entry in entries.items():
-            version = next_version(con, task)
             path = artifacts_dir / f"{task}-{version}.joblib"
             joblib.dump(entry["artifact"], path)
             json_columns = ("hyperparameters", "metrics", "confusion_matrix", "classification_report", "cv_scores",

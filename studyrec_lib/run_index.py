@@ -48,7 +48,7 @@ def write_index(settings: Settings | None = None) -> Path:
         rows.append(
             f"<tr class='{status}'><td>{html.escape(str(run['started_at']))}</td><td>{html.escape(run['kind'])}</td>"
             f"<td>{status}</td><td>{html.escape(_figures(summary))}</td>"
-            f"<td>{html.escape(str(run['error'] or ''))[:300]}</td><td>{links}</td>"
+            f"<td>{html.escape(str(run['error'] or '')[:300])}</td><td>{links}</td>"
             f"<td><code>{html.escape(run['run_id'])}</code></td></tr>"
         )
     page = (

@@ -1,0 +1,101 @@
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import Ridge
+from sklearn.pipeline import Pipeline
+
+from studyrec_lib import example_data
+from studyrec_lib.features import preprocessor
+from studyrec_lib.grade_from_marks import MarksGradeClassifier
+from studyrec_lib.schema import GRADES
+from studyrec_lib.tasks import STUDENT_TASK
+
+
+def _ridge() -> Pipeline:
+    return Pipeline([("features", preprocessor(STUDENT_TASK)), ("model", Ridge(alpha=1.0))])
+
+
+def _student(marks: float, attendance: float, cgpa: float, subject: str = "Mathematics") -> pd.DataFrame:
+    """One row with every mark at the same share of its maximum."""
+    return pd.DataFrame([{
+        "semester": 4, "assignment_marks": 5 * marks, "quiz_marks": 10 * marks,
+        "attendance_percentage": attendance, "midterm_marks": 30 * marks, "previous_cgpa": cgpa,
+        "subject": subject,
+    }])[STUDENT_TASK.features]
+
+
+@pytest.fixture(scope="module")
+def data():
+    frame = example_data.generate(students=12, seed=1)
+    return (frame[STUDENT_TASK.features], frame["final_grade"].astype(str).to_numpy(),
+            frame["final_marks"].to_numpy(dtype=float))
+
+
+@pytest.fixture(scope="module")
+def fitted(data):
+    X, grades, marks = data
+    return MarksGradeClassifier(_ridge(), STUDENT_TASK).fit(X, grades, marks=marks)
+
+
+def test_fit_without_marks_is_refused(data):
+    X, grades, _ = data
+    with pytest.raises(ValueError, match="needs the marks target"):
+        MarksGradeClassifier(_ridge(), STUDENT_TASK).fit(X, grades)
+
+
+def test_probabilities_sum_to_one_and_follow_classes(data, fitted):
+    X, grades, _ = data
+    assert fitted.classes_.tolist() == sorted(set(grades))
+    assert set(fitted.classes_) == set(GRADES)
+    proba = fitted.predict_proba(X)
+    assert proba.shape == (len(X), len(fitted.classes_))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert (proba > 0).all()
+    np.testing.assert_array_equal(fitted.predict(X), fitted.classes_[np.argmax(proba, axis=1)])
+    # The residuals are the sorted out-of-fold residuals of the marks regressor.
+    assert len(fitted.residuals_) == len(X)
+    assert (np.diff(fitted.residuals_) >= 0).all()
+
+
+def test_top_marks_give_a_plus_and_zero_marks_give_f(fitted):
+    classes = fitted.classes_.tolist()
+    top = fitted.predict_proba(_student(1.0, 100, 4.0, subject="English"))[0]
+    # classes_ are alphabetical (A, A+, ...): the A+ column is not the first one.
+    assert classes.index("A+") == 1
+    assert np.argmax(top) == classes.index("A+")
+    assert top[classes.index("A+")] > 0.9
+    zero = fitted.predict_proba(_student(0.0, 0, 0.0))[0]
+    assert np.argmax(zero) == classes.index("F")
+    assert zero[classes.index("F")] > 0.99
+    assert fitted.predict(_student(0.0, 0, 0.0)).tolist() == ["F"]
+
+
+def test_better_marks_never_lower_the_chance_of_passing(fitted):
+    classes = fitted.classes_.tolist()
+    shares = np.linspace(0, 1, 11)
+    rows = pd.concat([_student(s, 100 * s, 4 * s) for s in shares], ignore_index=True)
+    proba = fitted.predict_proba(rows)
+    p_fail = proba[:, classes.index("F")] + proba[:, classes.index("D")]
+    assert (np.diff(p_fail) <= 1e-9).all()
+    assert p_fail[0] > 0.99 > 0.01 > p_fail[-1]
+
+
+def test_most_probable_grade_is_the_grade_of_the_predicted_marks(data, fitted):
+    X, _, _ = data
+    predicted_marks = fitted.predict_marks(X)
+    low, high = STUDENT_TASK.marks_range
+    assert predicted_marks.min() >= low and predicted_marks.max() <= high
+    of_marks = STUDENT_TASK.grade_of_marks(X, predicted_marks)
+    agreement = np.mean(fitted.predict(X) == of_marks)
+    assert agreement >= 0.9
+
+
+def test_a_grade_missing_from_training_moves_to_the_nearest_present_grade(data):
+    """A cohort without any F must still give a failing student the lowest grade it knows, not a guess."""
+    X, grades, marks = data
+    passed = grades != "F"
+    model = MarksGradeClassifier(_ridge(), STUDENT_TASK).fit(X[passed], grades[passed], marks=marks[passed])
+    assert "F" not in model.classes_
+    zero = _student(0.0, attendance=0, cgpa=0.0)
+    assert model.predict(zero)[0] == "D"
+    assert model.predict_proba(zero)[0, list(model.classes_).index("D")] > 0.99

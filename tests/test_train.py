@@ -1,0 +1,146 @@
+import numpy as np
+import pytest
+
+from studyrec_lib import candidates, example_data, metrics
+from studyrec_lib.tasks import STUDENT_TASK
+from studyrec_lib.train import INTERVAL_LEVEL, MIN_TRAINING_ROWS, TrainingRefused, train
+
+REGRESSION_CANDIDATES = {"naive", "ridge", "hist_gradient_boosting", "random_forest", "gradient_boosting"}
+CLASSIFICATION_CANDIDATES = {"naive", "logistic_regression", "hist_gradient_boosting", "grade_from_marks",
+                             "random_forest", "gradient_boosting"}
+
+
+@pytest.fixture(scope="module")
+def frame():
+    data = example_data.generate(students=30, seed=3)
+    assert len(data) == 720
+    return data
+
+
+@pytest.fixture(scope="module")
+def result(frame):
+    return train(frame, n_folds=3)
+
+
+def test_fewer_than_200_rows_are_refused_with_what_to_do():
+    small = example_data.generate(students=8, seed=3)  # 192 rows
+    assert len(small) < MIN_TRAINING_ROWS == 200
+    with pytest.raises(TrainingRefused) as refused:
+        train(small, n_folds=3)
+    message = str(refused.value)
+    assert "only 192 training rows" in message
+    assert "at least 200" in message
+    assert "studyrec ingest" in message
+
+
+def test_too_few_students_are_refused():
+    # 200+ rows but only 2 students: grouped folds cannot be built.
+    few = example_data.generate(students=2, seed=3)
+    few = few.loc[few.index.repeat(5)].reset_index(drop=True)
+    assert len(few) >= MIN_TRAINING_ROWS
+    with pytest.raises(TrainingRefused, match="only 2 students"):
+        train(few, n_folds=3)
+
+
+def test_folds_are_grouped_by_student_and_cover_every_row_once(result):
+    students = result.frame["student_id"].to_numpy()
+    assert len(result.folds) == 3
+    seen = np.concatenate([test for _, test in result.folds])
+    assert sorted(seen.tolist()) == list(range(len(result.frame)))
+    for train_rows, test_rows in result.folds:
+        assert not set(students[train_rows]) & set(students[test_rows])
+        assert len(train_rows) + len(test_rows) == len(result.frame)
+
+
+def test_same_data_gives_identical_cv_metrics(frame, result):
+    again = train(frame, n_folds=3)
+    for first, second in ((result.regression, again.regression), (result.classification, again.classification)):
+        assert first.chosen == second.chosen
+        assert set(first.candidates) == set(second.candidates)
+        for name, candidate in first.candidates.items():
+            assert candidate.fold_scores == second.candidates[name].fold_scores, name
+            np.testing.assert_array_equal(candidate.out_of_fold, second.candidates[name].out_of_fold)
+    for (train_a, test_a), (train_b, test_b) in zip(result.folds, again.folds, strict=True):
+        np.testing.assert_array_equal(train_a, train_b)
+        np.testing.assert_array_equal(test_a, test_b)
+    assert result.interval == again.interval
+    assert result.coherence == again.coherence
+
+
+def test_every_candidate_is_cross_validated(result):
+    rows = len(result.frame)
+    marks_model = candidates.regression_candidates(STUDENT_TASK, rows)["ridge"]
+    assert set(candidates.regression_candidates(STUDENT_TASK, rows)) == REGRESSION_CANDIDATES
+    assert set(candidates.classification_candidates(STUDENT_TASK, rows, marks_model)) == CLASSIFICATION_CANDIDATES
+    assert set(result.regression.candidates) == REGRESSION_CANDIDATES
+    # A calibrated copy of the chosen model is added when calibration lowers the Brier score.
+    assert {name.removesuffix("+sigmoid") for name in result.classification.candidates} == CLASSIFICATION_CANDIDATES
+    for candidate in result.regression.candidates.values():
+        assert set(candidate.fold_scores) == {"rmse", "mae", "r2"}
+        assert all(len(scores) == 3 for scores in candidate.fold_scores.values())
+        assert candidate.out_of_fold.shape == (len(result.frame),)
+        low, high = STUDENT_TASK.marks_range
+        assert candidate.out_of_fold.min() >= low and candidate.out_of_fold.max() <= high
+    for candidate in result.classification.candidates.values():
+        assert {"f1_weighted", "accuracy", "brier_macro", "log_loss"} <= set(candidate.fold_scores)
+        assert candidate.out_of_fold.shape == (len(result.frame), len(result.classes))
+        np.testing.assert_allclose(candidate.out_of_fold.sum(axis=1), 1.0)
+
+
+def test_the_chosen_models_are_the_best_and_beat_naive(result):
+    reg, clf = result.regression, result.classification
+    assert reg.chosen == min(reg.candidates, key=lambda name: reg.candidates[name].mean("rmse"))
+    assert reg.beats_naive
+    assert reg.best.mean("rmse") < reg.candidates["naive"].mean("rmse")
+    assert clf.beats_naive
+    assert clf.best.mean("f1_weighted") > clf.candidates["naive"].mean("f1_weighted")
+    assert clf.best.mean("brier_macro") < clf.candidates["naive"].mean("brier_macro")
+    calibration = clf.extra["calibration"]
+    assert calibration["considered"] is True
+    assert calibration["applied"] == clf.chosen.endswith("+sigmoid")
+    if calibration["applied"]:
+        assert calibration["brier_after"] < calibration["brier_before"]
+    else:
+        assert calibration["brier_after"] >= calibration["brier_before"]
+    table = reg.comparison()
+    assert table.loc[0, "candidate"] == reg.chosen
+    assert bool(table.loc[0, "chosen"])
+    assert clf.comparison().loc[0, "f1_weighted_mean"] == pytest.approx(
+        max(c.mean("f1_weighted") for c in clf.candidates.values()))
+
+
+def test_the_final_models_are_fitted_on_all_rows_and_predict(result):
+    X = result.frame[STUDENT_TASK.features]
+    marks = result.regression.model.predict(X)
+    assert marks.shape == (len(X),)
+    proba = result.classification.model.predict_proba(X)
+    assert proba.shape == (len(X), len(result.classes))
+    np.testing.assert_array_equal(np.asarray(result.classification.model.classes_).astype(str), result.classes)
+
+
+def test_interval_coverage_is_close_to_its_level(result):
+    interval = result.interval
+    assert interval["level"] == INTERVAL_LEVEL == 0.9
+    assert 0.8 <= interval["coverage"] <= 0.97
+    assert len(interval["coverage_by_fold"]) == 3
+    assert interval["coverage"] == pytest.approx(np.mean(interval["coverage_by_fold"]))
+    residuals = np.abs(result.frame["final_marks"].to_numpy() - result.regression.best.out_of_fold)
+    assert interval["half_width"] == metrics.conformal_quantile(residuals, 0.9)
+    assert np.mean(residuals <= interval["half_width"]) >= 0.9
+
+
+def test_grade_and_marks_predictions_cohere(result):
+    coherence = result.coherence
+    assert set(coherence["by_candidate"]) == set(result.classification.candidates)
+    assert coherence["disagreement_rate"] == coherence["by_candidate"][result.classification.chosen]
+    assert 0 <= coherence["disagreement_rate"] <= 1
+    assert coherence["by_candidate"]["grade_from_marks"] < 0.1
+    assert coherence["by_candidate"]["naive"] > coherence["by_candidate"]["grade_from_marks"]
+
+
+def test_diagnostics_imbalance_and_baseline(result):
+    assert set(result.imbalance["shares"]) == set(result.classes)
+    assert sum(result.imbalance["shares"].values()) == pytest.approx(1.0)
+    assert result.baseline["rows"] == len(result.frame)
+    assert set(result.baseline["numeric"]) == set(STUDENT_TASK.numeric_features)
+    assert result.seconds > 0
