@@ -44,15 +44,17 @@ class MarksGradeClassifier(ClassifierMixin, BaseEstimator):
         return np.clip(self.regressor_.predict(X), low, high)
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        return self.proba_from_marks(self.regressor_.predict(X), self.task.known_total(X))
+
+    def proba_from_marks(self, centre: np.ndarray, known: np.ndarray) -> np.ndarray:
+        """Grade probabilities given predicted marks (unclipped) and the marks already known."""
         low, high = self.task.marks_range
-        centre = self.regressor_.predict(X)
-        known = self.task.known_total(X)
         # S[i, j] = P(total_i >= threshold_j): the marks must reach threshold_j - known_i.
         needed = np.array([t for _, t in self.task.grade_bands])[None, :] - known[:, None]
         below = np.searchsorted(self.residuals_, needed - centre[:, None], side="left") / len(self.residuals_)
         reach = np.where(needed <= low, 1.0, np.where(needed > high, 0.0, 1.0 - below))
         reach[:, -1] = 1.0  # every total earns at least the lowest grade
-        band = np.diff(np.concatenate([np.zeros((len(X), 1)), reach], axis=1), axis=1)
+        band = np.diff(np.concatenate([np.zeros((len(centre), 1)), reach], axis=1), axis=1)
         proba = band @ self._band_to_class() + PROBABILITY_FLOOR
         return proba / proba.sum(axis=1, keepdims=True)
 

@@ -116,6 +116,7 @@ def activate(version: str, task: str = "both", reason: str = "manual", run_id: s
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 [name, version, previous[0] if previous else None, reason, run_id, _utc_now()],
             )
+    write_active_sidecar(settings)
     return dict.fromkeys(tasks, version)
 
 
@@ -144,6 +145,47 @@ def activation_history(settings: Settings | None = None) -> pd.DataFrame:
     return warehouse.query_frame("SELECT * FROM model_activations ORDER BY activation_id", settings=settings)
 
 
+def active_sidecar(settings: Settings) -> Path:
+    """A JSON copy of the active versions beside the warehouse, so servers never wait on its lock."""
+    return settings.warehouse.with_name(settings.warehouse.name + ".active.json")
+
+
+def write_active_sidecar(settings: Settings | None = None) -> dict:
+    """Rewrite the sidecar from the registry (atomically: write, then rename)."""
+    settings = settings or load_settings()
+    with warehouse.connect(settings, read_only=True) as con:
+        rows = con.execute("SELECT task, version, artifact_path, artifact_sha256 FROM active_models").fetchall()
+    active = {task: {"version": v, "artifact_path": p, "artifact_sha256": h} for task, v, p, h in rows}
+    path = active_sidecar(settings)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(active, indent=2))
+    temporary.replace(path)
+    return active
+
+
+def read_active_sidecar(settings: Settings | None = None) -> dict:
+    settings = settings or load_settings()
+    path = active_sidecar(settings)
+    if not path.exists():
+        return write_active_sidecar(settings)
+    return json.loads(path.read_text())
+
+
+def load_verified(path: str | Path, expected_sha256: str, label: str) -> object:
+    """Unpickle ``path`` only if its bytes hash to the registered sha256 (hash and load the same bytes)."""
+    path = Path(path)
+    if not path.is_file():
+        raise RegistryError(f"the {label} artifact is missing: {path}.")
+    data = path.read_bytes()
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != expected_sha256:
+        raise RegistryError(
+            f"refusing to load {path}: its sha256 {actual[:12]}... does not match the registered "
+            f"{expected_sha256[:12]}... (the file changed after registration). Retrain, or activate another version."
+        )
+    return joblib.load(io.BytesIO(data))
+
+
 def load_artifact(task: str, version: str | None = None, settings: Settings | None = None) -> tuple[dict, str]:
     """The registered artifact of ``task`` (active one by default), verified by sha256; and its version."""
     settings = settings or load_settings()
@@ -161,14 +203,4 @@ def load_artifact(task: str, version: str | None = None, settings: Settings | No
             if row is None:
                 raise RegistryError(f"no registered {task} model has version {version!r}.")
     version, path, expected = row
-    path = Path(path)
-    if not path.is_file():
-        raise RegistryError(f"the {task} artifact of version {version} is missing: {path}.")
-    data = path.read_bytes()  # hash and unpickle the same bytes: no window to swap the file
-    actual = hashlib.sha256(data).hexdigest()
-    if actual != expected:
-        raise RegistryError(
-            f"refusing to load {path}: its sha256 {actual[:12]}... does not match the registered "
-            f"{expected[:12]}... (the file changed after registration). Retrain, or activate another version."
-        )
-    return joblib.load(io.BytesIO(data)), version
+    return load_verified(path, expected, f"{task} (version {version})"), version

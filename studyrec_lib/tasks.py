@@ -6,7 +6,7 @@ StudyRec schema and on other data (the UCI benchmark builds its own tasks).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,7 +25,7 @@ class Task:
     # Grade bands on the course total: (label, lowest total), best first. The total is
     # known_total(X) + the marks target, so a grade follows from predicted marks.
     grade_bands: tuple[tuple[str, float], ...]
-    known_total: Callable[[pd.DataFrame], np.ndarray] = field(repr=False)
+    known_total: Callable[[Mapping[str, object]], np.ndarray] = field(repr=False)
     naive_marks_feature: str | None = None  # marks "scaled from" this feature is the naive regressor
     group_column: str = "student_id"
     grade_target: str = "final_grade"
@@ -45,13 +45,13 @@ class Task:
         index = np.minimum((totals[:, None] < thresholds[None, :]).sum(axis=1), len(self.grade_bands) - 1)
         return np.array(self.grades, dtype=object)[index]
 
-def _student_known_total(frame: pd.DataFrame) -> np.ndarray:
-    return (
-        frame["assignment_marks"].to_numpy(dtype=float)
-        + 5 * frame["attendance_percentage"].to_numpy(dtype=float) / 100
-        + frame["quiz_marks"].to_numpy(dtype=float)
-        + frame["midterm_marks"].to_numpy(dtype=float)
-    )
+def _student_known_total(frame: Mapping[str, object]) -> np.ndarray:
+    """Marks already earned before the final: a DataFrame or a dict of numpy columns."""
+    def column(name: str) -> np.ndarray:
+        return np.asarray(frame[name], dtype=float)
+
+    return (column("assignment_marks") + 5 * column("attendance_percentage") / 100 + column("quiz_marks")
+            + column("midterm_marks"))
 
 STUDENT_TASK = Task(
     name="studyrec",

@@ -54,12 +54,24 @@ def connect(settings: Settings | None = None, read_only: bool = False) -> Iterat
         read_only = False  # create and migrate it first
     path.parent.mkdir(parents=True, exist_ok=True)
     connection = _open(path, read_only, settings.lock_timeout_s)
+    if read_only and _applied_version(connection) < LATEST_MIGRATION:
+        connection.close()  # an older file: migrate it (below), then read
+        read_only = False
+        connection = _open(path, read_only, settings.lock_timeout_s)
     try:
         if not read_only:
             migrate(connection)
         yield connection
     finally:
         connection.close()
+
+
+def _applied_version(connection: duckdb.DuckDBPyConnection) -> int:
+    try:
+        row = connection.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()
+    except duckdb.CatalogException:
+        return 0
+    return int(row[0]) if row else 0
 
 
 @contextmanager
@@ -83,6 +95,9 @@ def migrations() -> list[tuple[int, str, str]]:
         if match:
             found.append((int(match.group(1)), match.group(2), entry.read_text(encoding="utf-8")))
     return sorted(found)
+
+
+LATEST_MIGRATION = max(number for number, _, _ in migrations())
 
 
 def schema_version(connection: duckdb.DuckDBPyConnection) -> int:

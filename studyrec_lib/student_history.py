@@ -1,0 +1,54 @@
+"""A student's own past results: the weak subjects a prediction shows to that student only."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from . import warehouse
+from .config import Settings
+from .errors import WarehouseLocked
+
+WEAK_TOTAL = 50.0
+MAX_WEAK_SUBJECTS = 5
+
+
+def weak_subjects(student_id: str, settings: Settings | None = None, limit: int = MAX_WEAK_SUBJECTS) -> list[dict]:
+    """The student's subjects with a course total under 50, worst first (latest result per subject)."""
+    frame = warehouse.query_frame(
+        """SELECT subject, semester, round(assignment_marks + 5 * attendance_percentage / 100 + quiz_marks
+                  + midterm_marks + final_marks, 1) AS total, final_grade
+           FROM training_examples WHERE student_id = ?
+           QUALIFY row_number() OVER (PARTITION BY subject ORDER BY semester DESC) = 1""",
+        [student_id], settings=settings,
+    )
+    weak = frame[frame["total"] < WEAK_TOTAL].sort_values(["total", "subject"]).head(limit)
+    return [{"subject": r.subject, "semester": int(r.semester), "total": float(r.total), "grade": r.final_grade}
+            for r in weak.itertuples()]
+
+
+class WeakSubjectsCache:
+    """Weak subjects per student, refreshed at most every ``ttl_s``; stale answers while the file is busy."""
+
+    def __init__(self, settings: Settings, ttl_s: float = 60.0):
+        self.settings = settings
+        self.ttl_s = ttl_s
+        self._entries: dict[str, tuple[float, list[dict]]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, student_id: str) -> tuple[list[dict], str | None]:
+        """The weak subjects, and a warning when they could not be read fresh."""
+        now = time.monotonic()
+        with self._lock:
+            cached = self._entries.get(student_id)
+        if cached and now - cached[0] < self.ttl_s:
+            return cached[1], None
+        try:
+            fresh = weak_subjects(student_id, self.settings)
+        except WarehouseLocked:
+            if cached:
+                return cached[1], "weak subjects may be out of date: the warehouse is busy"
+            return [], "weak subjects are unavailable right now: the warehouse is busy"
+        with self._lock:
+            self._entries[student_id] = (now, fresh)
+        return fresh, None
