@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 import pandas as pd
 
@@ -122,6 +123,115 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_predict(args: argparse.Namespace) -> int:
+    import time
+
+    from .predict import InvalidInput, Predictor
+    from .spool import PredictionSpool, new_record
+
+    settings = _settings(args)
+    predictor = Predictor(settings)
+    if not args.payload and not (args.input and args.output):
+        print("error: give --json '{...}' for one prediction, or --input FILE --output FILE", file=sys.stderr)
+        return EXIT_ERROR
+    args.json = args.payload == ""
+    spool = PredictionSpool(settings, source="cli" if args.payload else "batch")
+    try:
+        if args.payload:
+            try:
+                payload = json.loads(args.payload)
+            except json.JSONDecodeError as error:
+                print(f"error: --json is not valid JSON: {error}", file=sys.stderr)
+                return EXIT_REFUSED
+            started = time.perf_counter()
+            try:
+                result = predictor.predict(payload)
+            except InvalidInput as error:
+                _print_json({"errors": [e.as_dict() for e in error.errors]})
+                return EXIT_REFUSED
+            spool.append(new_record("cli", None, payload, result, (time.perf_counter() - started) * 1000))
+            _print_json(result)
+            return EXIT_OK
+        return _predict_file(args, predictor, spool)
+    finally:
+        spool.close()
+
+
+def _predict_file(args: argparse.Namespace, predictor, spool) -> int:
+    from .exports import write_csv, write_xlsx
+    from .ingest import file_sha256
+    from .spool import new_record
+
+    source = Path(args.input)
+    frame = pd.read_excel(source, dtype=object) if source.suffix.lower() == ".xlsx" else pd.read_csv(source)
+    scored = predictor.predict_frame(frame)
+    for row in scored.to_dict("records"):
+        if not row["errors"]:
+            spool.append(new_record("batch", str(row.get("student_id") or "") or None,
+                                    {k: row.get(k) for k in frame.columns}, {
+                                        "predicted_final_marks": row["predicted_final_marks"],
+                                        "predicted_grade": row["predicted_grade"],
+                                        "model_versions": predictor.models().versions}, 0.0))
+    output = Path(args.output)
+    (write_xlsx if output.suffix.lower() == ".xlsx" else write_csv)(scored, output)
+    bad = int((scored["errors"] != "").sum())
+    summary = {"input": str(source), "input_sha256": file_sha256(source), "output": str(output),
+               "rows": len(scored), "scored": len(scored) - bad, "rows_with_errors": bad,
+               "model_versions": predictor.models().versions}
+    _print_json(summary) if args.json else print(
+        f"scored {summary['scored']} of {summary['rows']} rows into {output}"
+        + (f"; {bad} rows have input errors (column 'errors')" if bad else ""))
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .api import create_app
+
+    uvicorn.run(create_app(_settings(args)), host=args.host, port=args.port, log_level="warning",
+                access_log=False)
+    return EXIT_OK
+
+
+def cmd_tokens(args: argparse.Namespace) -> int:
+    from . import tokens
+
+    settings = _settings(args)
+    if args.action == "create":
+        if not args.student_id:
+            print("error: tokens create needs --student-id", file=sys.stderr)
+            return EXIT_ERROR
+        token_id, token = tokens.create_token(args.student_id, args.name, settings)
+        if args.json:
+            _print_json({"token_id": token_id, "student_id": args.student_id, "token": token})
+        else:
+            print(f"token {token_id} for student {args.student_id} (shown once; only its hash is stored):")
+            print(token)
+    elif args.action == "revoke":
+        token_id = tokens.revoke_token(args.token_id, args.token, settings)
+        print(f"token {token_id} revoked")
+    else:
+        _print_frame(tokens.list_tokens(settings), args.json)
+    return EXIT_OK
+
+
+def cmd_resources(args: argparse.Namespace) -> int:
+    from .study_plan import load_resources
+
+    loaded = load_resources(args.file, _settings(args))
+    print(f"loaded {loaded} study resources from {args.file}")
+    return EXIT_OK
+
+
+def cmd_security(args: argparse.Namespace) -> int:
+    from .security import smoke_test
+
+    report = smoke_test(args.host, _settings(args))
+    _print_json(report)
+    return EXIT_REFUSED if args.strict and not report["ok"] else EXIT_OK
+
+
 def _settings(args: argparse.Namespace):
     return load_settings(
         warehouse=args.warehouse, runs_dir=args.runs_dir, max_upload_mb=getattr(args, "max_upload_mb", None)
@@ -130,9 +240,10 @@ def _settings(args: argparse.Namespace):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="studyrec", description=__doc__)
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--warehouse", help="DuckDB file (default: $STUDYREC_WAREHOUSE or ./warehouse.duckdb)")
-    common.add_argument("--runs-dir", help="folder of run folders (default: $STUDYREC_RUNS or ./runs)")
+    paths = argparse.ArgumentParser(add_help=False)
+    paths.add_argument("--warehouse", help="DuckDB file (default: $STUDYREC_WAREHOUSE or ./warehouse.duckdb)")
+    paths.add_argument("--runs-dir", help="folder of run folders (default: $STUDYREC_RUNS or ./runs)")
+    common = argparse.ArgumentParser(add_help=False, parents=[paths])
     common.add_argument("--json", action="store_true", help="print JSON (the summary is the last line)")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -160,6 +271,37 @@ def build_parser() -> argparse.ArgumentParser:
     activate.add_argument("--task", choices=("regression", "classification", "both"), default="both")
     activate.add_argument("--reason", default="rollback", help="recorded in the activation history")
     activate.set_defaults(handler=cmd_activate)
+
+    predict = sub.add_parser("predict", parents=[paths], help="score a file of rows, or one JSON input")
+    predict.add_argument("--input", help="CSV or XLSX of rows to score")
+    predict.add_argument("--output", help="CSV or XLSX to write (with --input)")
+    predict.add_argument("--json", dest="payload", nargs="?", const="", metavar="JSON",
+                         help="one input as JSON ('{\"semester\": 3, ...}'): prints its result; "
+                              "bare with --input: print the summary as JSON")
+    predict.set_defaults(handler=cmd_predict)
+
+    serve = sub.add_parser("serve", parents=[common], help="run the JSON API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(handler=cmd_serve)
+
+    token_parser = sub.add_parser("tokens", parents=[common], help="create, revoke or list API tokens")
+    token_parser.add_argument("action", choices=("create", "revoke", "list"))
+    token_parser.add_argument("--student-id")
+    token_parser.add_argument("--name")
+    token_parser.add_argument("--token-id", type=int)
+    token_parser.add_argument("--token")
+    token_parser.set_defaults(handler=cmd_tokens)
+
+    resource_parser = sub.add_parser("resources", parents=[common], help="load a study-resources CSV")
+    resource_parser.add_argument("action", choices=("load",))
+    resource_parser.add_argument("file", help="CSV with subject, component, title, url")
+    resource_parser.set_defaults(handler=cmd_resources)
+
+    security = sub.add_parser("security-smoke-test", parents=[common], help="check the deployment")
+    security.add_argument("--host", default="127.0.0.1", help="the address the API is served on")
+    security.add_argument("--strict", action="store_true", help="exit 1 when anything is found")
+    security.set_defaults(handler=cmd_security)
 
     sub.add_parser("datasets", parents=[common], help="list loaded datasets").set_defaults(handler=cmd_datasets)
     sub.add_parser("runs", parents=[common], help="list runs").set_defaults(handler=cmd_runs)

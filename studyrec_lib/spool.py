@@ -1,0 +1,171 @@
+"""The prediction audit log: a durable spool file first, the warehouse in batches.
+
+A request appends one JSON line to this process's spool file (written through to the OS at once, so a
+killed process loses nothing; fsynced every ``fsync_interval_s``). A background thread moves complete
+files into ``prediction_log`` in one transaction each, retrying while another process holds the
+warehouse. Each record has a unique request_id and is inserted with INSERT OR IGNORE, so a file
+flushed twice (after a crash between commit and delete) is still logged once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fcntl
+import json
+import os
+import secrets
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from . import warehouse
+from .config import Settings
+from .errors import WarehouseLocked
+
+LOG_COLUMNS = ["request_id", "logged_at", "source", "student_id", "inputs", "result", "model_versions",
+               "response_ms", "status"]
+FLUSH_LOCK_TIMEOUT_S = 0.5
+
+
+def spool_dir(settings: Settings) -> Path:
+    return settings.warehouse.with_name(settings.warehouse.name + ".spool")
+
+
+def new_record(source: str, student_id: str | None, inputs: dict, result: dict | None, response_ms: float,
+               status: str = "ok") -> dict:
+    return {
+        "request_id": uuid.uuid4().hex, "logged_at": datetime.now(UTC).replace(tzinfo=None).isoformat(),
+        "source": source, "student_id": student_id, "inputs": inputs, "result": result,
+        "model_versions": (result or {}).get("model_versions"), "response_ms": response_ms, "status": status,
+    }
+
+
+class PredictionSpool:
+    def __init__(self, settings: Settings, source: str, flush_interval_s: float = 0.5,
+                 fsync_interval_s: float = 0.1):
+        self.settings = dataclasses.replace(settings, lock_timeout_s=FLUSH_LOCK_TIMEOUT_S)
+        self.source = source
+        self.directory = spool_dir(settings)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.flush_interval_s = flush_interval_s
+        self.fsync_interval_s = fsync_interval_s
+        self._write_lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._open_current()
+
+    def _open_current(self) -> None:
+        name = f"{self.source}-{os.getpid()}-{secrets.token_hex(4)}.current.jsonl"
+        self._path = self.directory / name
+        self._file = self._path.open("a", encoding="utf-8")
+        fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)  # tells other processes this writer is alive
+        self._dirty = False  # the file holds records
+        self._unsynced = False
+
+    def append(self, record: dict) -> None:
+        line = json.dumps(record, default=str, separators=(",", ":")) + "\n"
+        with self._write_lock:
+            self._file.write(line)
+            self._file.flush()
+            self._dirty = self._unsynced = True
+
+    def _rotate(self) -> None:
+        """Close the current file as ready to flush and start a new one."""
+        with self._write_lock:
+            if not self._dirty:
+                return
+            os.fsync(self._file.fileno())
+            ready = self._path.with_name(self._path.name.replace(".current.", ".ready."))
+            self._path.rename(ready)
+            self._file.close()
+            self._open_current()
+
+    def _claimable(self) -> list[Path]:
+        """Ready files, and current files whose writer died (nobody holds their lock)."""
+        found = sorted(self.directory.glob("*.ready.jsonl"))
+        for path in sorted(self.directory.glob("*.current.jsonl")):
+            if path == self._path:
+                continue
+            try:
+                with path.open("a") as handle:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    found.append(path)
+            except (BlockingIOError, FileNotFoundError):
+                continue
+        return found
+
+    def flush(self) -> int:
+        """Move every complete spool file into prediction_log; returns the records inserted or already there."""
+        with self._flush_lock:
+            self._rotate()
+            moved = 0
+            for path in self._claimable():
+                records = _read_records(path)
+                if records:
+                    try:
+                        _insert(records, self.settings)
+                    except WarehouseLocked:
+                        return moved  # retried at the next interval; the files stay
+                moved += len(records)
+                path.unlink(missing_ok=True)
+            return moved
+
+    def pending(self) -> int:
+        return sum(1 for path in self.directory.glob("*.jsonl") for _ in path.open(encoding="utf-8"))
+
+    def _run(self) -> None:
+        last_flush = time.monotonic()
+        while not self._stop.wait(self.fsync_interval_s):
+            with self._write_lock:
+                if self._unsynced:
+                    os.fsync(self._file.fileno())
+                    self._unsynced = False
+            if time.monotonic() - last_flush >= self.flush_interval_s:
+                self.flush()
+                last_flush = time.monotonic()
+
+    def start(self) -> PredictionSpool:
+        self._thread = threading.Thread(target=self._run, name="prediction-spool", daemon=True)
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        """Stop the thread and flush what can be flushed; anything left is picked up by the next process."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        self.flush()
+        with self._write_lock:
+            self._file.close()
+            if self._path.exists() and self._path.stat().st_size == 0:
+                self._path.unlink()
+
+
+def _read_records(path: Path) -> list[dict]:
+    records = []
+    try:
+        with path.open(encoding="utf-8") as handle:
+            for line in handle:
+                try:
+                    records.append(json.loads(line))
+                except json.JSONDecodeError:
+                    continue  # a line cut short by a crash mid-write: its request never got an answer
+    except FileNotFoundError:
+        return []
+    return records
+
+
+def _insert(records: list[dict], settings: Settings) -> None:
+    frame = pd.DataFrame(records).reindex(columns=LOG_COLUMNS)
+    for column in ("inputs", "result", "model_versions"):
+        frame[column] = frame[column].map(lambda v: None if v is None else json.dumps(v, default=str))
+    frame["logged_at"] = pd.to_datetime(frame["logged_at"])
+    with warehouse.transaction(settings) as con:
+        con.register("spooled", frame)
+        con.execute("INSERT OR IGNORE INTO prediction_log BY NAME SELECT * FROM spooled")
+        con.unregister("spooled")
