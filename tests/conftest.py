@@ -37,3 +37,26 @@ def make_file(tmp_path: Path) -> MakeFile:
 def good_frame() -> pd.DataFrame:
     """72 valid, finished rows (3 students x 8 semesters x 3 subjects)."""
     return generate(students=3)
+
+
+@pytest.fixture(scope="session")
+def trained_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """A warehouse with 20 students' results ingested and trained, registered and active models.
+
+    Shared by the prediction, API and app tests; they must not change what is active in it.
+    """
+    from studyrec_lib import registry
+    from studyrec_lib.example_data import write
+    from studyrec_lib.ingest import ingest_file
+    from studyrec_lib.registration import register_training
+    from studyrec_lib.train import train
+    from studyrec_lib.training_data import load_training_examples
+
+    root = tmp_path_factory.mktemp("trained")
+    settings = load_settings(warehouse=root / "warehouse.duckdb", runs_dir=root / "runs")
+    ingest_file(write(generate(students=20, seed=5, open_semesters=1), root / "cohort.csv"), settings=settings,
+                progress=None)
+    data = load_training_examples(settings)
+    summary = register_training(train(data.frame, n_folds=3), data, root / "runs" / "train-1", "train-1", settings)
+    registry.activate(summary["versions"]["regression"], "both", reason="trained", settings=settings)
+    return settings

@@ -1,0 +1,214 @@
+"""The JSON API as a real HTTP server on 127.0.0.1 (``studyrec serve`` in a subprocess)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+import pytest
+
+from studyrec_lib import tokens, warehouse
+from studyrec_lib.student_history import weak_subjects
+
+GOOD = {"semester": 3, "subject": "Mathematics", "assignment_marks": 3.5, "quiz_marks": 6,
+        "attendance_percentage": 85, "midterm_marks": 18.5, "previous_cgpa": 2.9}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def serve(settings, rate_limit: int) -> Iterator[str]:
+    port = _free_port()
+    env = {**os.environ, "STUDYREC_WAREHOUSE": str(settings.warehouse), "STUDYREC_RUNS": str(settings.runs_dir),
+           "STUDYREC_RATE_LIMIT": str(rate_limit), "STUDYREC_RATE_WINDOW_S": "60"}
+    server = subprocess.Popen([sys.executable, "-m", "studyrec_lib.cli", "serve", "--port", str(port)], env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                if httpx.get(f"{url}/api/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.25)
+        else:
+            raise AssertionError("the server did not start")
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def api(trained_settings) -> Iterator[str]:
+    with serve(trained_settings, rate_limit=5) as url:
+        yield url
+
+
+def _token(settings, student_id: str = "S00003") -> str:
+    return tokens.create_token(student_id, "test", settings)[1]
+
+
+def _post(url: str, token: str | None, body, **kwargs) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    content = body if isinstance(body, bytes | str) else json.dumps(body)
+    return httpx.post(f"{url}/api/predict/", content=content, headers=headers, timeout=30, **kwargs)
+
+
+def test_prediction_for_a_token_shows_that_students_weak_subjects(api, trained_settings):
+    student = "S00003"
+    response = _post(api, _token(trained_settings, student), GOOD)
+    assert response.status_code == 200
+    result = response.json()
+    assert list(result["grade_probabilities"]) == ["A+", "A", "A-", "B+", "B", "C+", "C", "D", "F"]
+    assert abs(sum(result["grade_probabilities"].values()) - 1) < 1e-3
+    assert result["weak_subjects"] == weak_subjects(student, trained_settings)
+    assert set(result["model_versions"]) == {"regression", "classification"}
+
+
+def test_a_student_id_in_the_body_is_refused_not_used(api, trained_settings):
+    response = _post(api, _token(trained_settings), {**GOOD, "student_id": "S00001"})
+    assert response.status_code == 400
+    assert response.json()["errors"] == [{"field": "student_id", "rule": "is not a known field"}]
+
+
+@pytest.mark.parametrize("header", [None, "Bearer not-a-token", "Basic abc", "Bearer"])
+def test_missing_or_wrong_tokens_get_401(api, header):
+    headers = {"Authorization": header} if header else {}
+    response = httpx.post(f"{api}/api/predict/", json=GOOD, headers=headers, timeout=30)
+    assert response.status_code == 401
+    assert "token" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "rule"),
+    [
+        ("{not json", "(body)", "not valid JSON"),
+        ({**GOOD, "quiz_marks": "six"}, "quiz_marks", "valid number"),
+        ({**GOOD, "semester": 2.5}, "semester", "valid integer"),
+        ({k: v for k, v in GOOD.items() if k != "midterm_marks"}, "midterm_marks", "required"),
+        ({**GOOD, "favourite_colour": "blue"}, "favourite_colour", "not a known field"),
+        ({**GOOD, "attendance_percentage": 101}, "attendance_percentage", "less than or equal to 100"),
+        ({**GOOD, "previous_cgpa": -0.1}, "previous_cgpa", "greater than or equal to 0"),
+        ({**GOOD, "subject": ""}, "subject", "at least 1 character"),
+        ([GOOD], "(body)", "JSON object"),
+    ],
+)
+def test_each_kind_of_bad_field_gets_400_naming_field_and_rule(api, trained_settings, body, field, rule):
+    response = _post(api, _token(trained_settings), body)
+    assert response.status_code == 400
+    payload = response.json()
+    if field == "(body)":
+        assert rule in payload["detail"]
+    else:
+        assert any(e["field"] == field and rule in e["rule"] for e in payload["errors"]), payload
+
+
+def test_large_bodies_get_413_with_or_without_content_length(api, trained_settings):
+    token = _token(trained_settings)
+    big = json.dumps({**GOOD, "padding": "x" * 17_000})
+    assert _post(api, token, big).status_code == 413
+
+    def chunks():
+        yield big.encode()
+
+    response = httpx.post(f"{api}/api/predict/", content=chunks(), timeout=30,
+                          headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 413
+
+
+def test_wrong_method_gets_405(api):
+    assert httpx.get(f"{api}/api/predict/", timeout=30).status_code == 405
+    assert httpx.delete(f"{api}/api/health", timeout=30).status_code == 405
+
+
+def test_rate_limit_gives_429_with_retry_after(api, trained_settings):
+    token = _token(trained_settings)
+    statuses = [_post(api, token, GOOD).status_code for _ in range(7)]
+    assert statuses == [200] * 5 + [429] * 2
+    limited = _post(api, token, GOOD)
+    assert 1 <= int(limited.headers["Retry-After"]) <= 60
+    assert _post(api, _token(trained_settings), GOOD).status_code == 200  # per token, not global
+
+
+def test_a_revoked_token_is_refused_at_once(api, trained_settings):
+    token = _token(trained_settings)
+    assert _post(api, token, GOOD).status_code == 200
+    tokens.revoke_token(token=token, settings=trained_settings)
+    assert _post(api, token, GOOD).status_code == 401
+
+
+def test_health_and_active_models(api, trained_settings):
+    from studyrec_lib import registry
+
+    health = httpx.get(f"{api}/api/health", timeout=30).json()
+    active = {task: row["version"] for task, row in registry.active_versions(trained_settings).items()}
+    assert health["model_versions"] == active
+    models = httpx.get(f"{api}/api/models/active", timeout=30).json()
+    assert models["model_versions"] == active
+    assert "Mathematics" in models["subjects"]
+
+
+def _logged(settings, student_id: str) -> int:
+    with warehouse.connect(settings, read_only=True) as con:
+        return con.execute("SELECT count(*) FROM prediction_log WHERE student_id = ?", [student_id]).fetchone()[0]
+
+
+def test_no_prediction_is_lost_while_another_process_holds_the_warehouse(trained_settings):
+    """Load while a writer holds the DuckDB file: every successful request ends up in prediction_log."""
+    student = "LOAD-TEST"
+    token = _token(trained_settings, student)
+    with serve(trained_settings, rate_limit=1_000_000) as url:
+        holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+            import duckdb, time
+            con = duckdb.connect({str(trained_settings.warehouse)!r})
+            con.execute("BEGIN")
+            con.execute("INSERT INTO runs (run_id, kind, status, started_at, folder) "
+                        "VALUES ('holder', 'train', 'running', now(), '-')")
+            print("held", flush=True)
+            input()  # until the test says so
+            con.execute("COMMIT")
+        """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert holder.stdout.readline().strip() == "held"
+        done = subprocess.run([sys.executable, "scripts/load_test_predict.py", "--url", url, "--requests", "400",
+                               "--concurrency", "10", "--token", token], capture_output=True, text=True,
+                              timeout=300, cwd=os.path.dirname(os.path.dirname(__file__)))
+        report = json.loads(done.stdout)
+        assert report["success"] == 400, report
+        assert holder.poll() is None  # every request was answered while the file was held
+        holder.stdin.write("release\n")
+        holder.stdin.flush()
+        assert holder.wait(timeout=30) == 0
+        for _ in range(100):
+            if _logged(trained_settings, student) == report["success"]:
+                break
+            time.sleep(0.2)
+    assert _logged(trained_settings, student) == report["success"]
+
+
+def test_fuzzing_the_openapi_document_finds_no_server_error(trained_settings, tmp_path):
+    """schemathesis generates at least 1,000 requests; none may get a 500 or break the response schema."""
+    with serve(trained_settings, rate_limit=1_000_000) as url:
+        har = tmp_path / "requests.har"
+        done = subprocess.run(
+            [os.path.join(os.path.dirname(sys.executable), "schemathesis"), "run", f"{url}/openapi.json",
+             "--header", f"Authorization: Bearer {_token(trained_settings, 'FUZZ')}",
+             "--checks", "not_a_server_error,response_schema_conformance,status_code_conformance",
+             "--max-examples", "1000", "--seed", "1", "--report", "har", "--report-har-path", str(har)],
+            capture_output=True, text=True, timeout=600,
+        )
+        assert done.returncode == 0, done.stdout[-3000:]
+    entries = json.loads(har.read_text())["log"]["entries"]
+    assert len(entries) >= 1000
+    assert not [e for e in entries if e["response"]["status"] >= 500]
