@@ -23,8 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, Stric
 
 from .config import Settings, load_settings
 from .errors import StudyRecError
-from .inputs import check_features
-from .predict import NoActiveModel, Predictor
+from .predict import InvalidInput, NoActiveModel, Predictor
 from .schema import FEATURE_COLUMNS, FIELDS_BY_NAME, GRADES
 from .spool import PredictionSpool, new_record
 from .student_history import WeakSubjectsCache
@@ -119,6 +118,26 @@ class RateLimiter:
             return None
 
 
+class DeclaredBodyLimit:
+    """Plain ASGI middleware: a declared Content-Length over the limit gets 413 before the body is read.
+
+    (Chunked bodies without a length are measured by the endpoint after reading.)
+    """
+
+    def __init__(self, app, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            length = dict(scope["headers"]).get(b"content-length")
+            if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
+                response = _error(413, f"the body is larger than {self.max_bytes} bytes")
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def _error(status: int, detail: str, errors: list[dict] | None = None, headers: dict | None = None) -> JSONResponse:
     return JSONResponse({"detail": detail, "errors": errors or []}, status_code=status, headers=headers)
 
@@ -154,12 +173,7 @@ def create_app(settings: Settings | None = None, config: ApiConfig | None = None
     app = FastAPI(title="StudyRec API", version="1", lifespan=lifespan, debug=config.debug,
                   description="Predicted final marks, grade probabilities, weak subjects and study plans.")
 
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next):
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > config.max_body_bytes):
-            return _error(413, f"the body is larger than {config.max_body_bytes} bytes")
-        return await call_next(request)
+    app.add_middleware(DeclaredBodyLimit, max_bytes=config.max_body_bytes)
 
     error_responses = {status: {"model": ErrorResponse} for status in (400, 401, 413, 429, 503)}
 
@@ -192,12 +206,11 @@ def create_app(settings: Settings | None = None, config: ApiConfig | None = None
             PredictRequest.model_validate(payload)
         except ValueError as error:
             return _error(400, "invalid fields", _pydantic_errors(error.errors()))
-        _, problems = check_features(payload)
-        if problems:
-            return _error(400, "invalid fields", [{"field": p.field, "rule": p.rule} for p in problems])
         weak, warning = state["weak"].get(student_id)
         try:
             result = state["predictor"].predict(payload, weak_subjects=weak)
+        except InvalidInput as error:  # the schema's own rules, beyond what the request model checks
+            return _error(400, "invalid fields", [{"field": e.field, "rule": e.rule} for e in error.errors])
         except NoActiveModel as error:
             return _error(503, str(error))
         if warning:

@@ -1,0 +1,154 @@
+#!/usr/bin/env python3
+"""Prediction latency in process and over HTTP, each beside a baseline measured in the same run.
+
+Targets (issue 4): in process p50 < 1 ms and p99 < 5 ms (the old system: 88 ms, 19 ms with models
+preloaded); over loopback at concurrency 10, p50 < 5 ms, p99 < 25 ms and >= 500 requests/s with
+every request logged (the old API: ~150 ms). Baseline: the same API loading the artifacts from disk
+for every request, as the old system did.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+from studyrec_lib import example_data, registry, tokens, warehouse
+from studyrec_lib.config import load_settings
+from studyrec_lib.ingest import ingest_file
+from studyrec_lib.predict import Predictor
+from studyrec_lib.registration import register_training
+from studyrec_lib.train import train
+from studyrec_lib.training_data import load_training_examples
+
+ROOT = Path(__file__).resolve().parent.parent
+INPUT = {"semester": 3, "subject": "Mathematics", "assignment_marks": 3.5, "quiz_marks": 6,
+         "attendance_percentage": 85, "midterm_marks": 18.5, "previous_cgpa": 2.9}
+BASELINE_SERVER = """
+import sys, joblib, pandas as pd, uvicorn
+from fastapi import FastAPI, Request
+from studyrec_lib import registry
+from studyrec_lib.config import load_settings
+app = FastAPI()
+settings = load_settings()
+@app.post("/api/predict/")
+async def predict(request: Request):
+    body = await request.json()
+    active = registry.read_active_sidecar(settings)
+    reg = joblib.load(active["regression"]["artifact_path"])  # per request, as the old system
+    clf = joblib.load(active["classification"]["artifact_path"])
+    row = pd.DataFrame([body])[reg["task"].features]
+    marks = float(reg["model"].predict(row)[0])
+    proba = clf["model"].predict_proba(row)[0]
+    return {"predicted_final_marks": marks, "grade_probabilities": dict(zip(clf["classes"], proba.tolist()))}
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
+"""
+
+
+def trained_warehouse(root: Path):
+    settings = load_settings(warehouse=root / "w.duckdb", runs_dir=root / "runs")
+    ingest_file(example_data.write(example_data.generate(120), root / "example.csv"), settings=settings, progress=None)
+    data = load_training_examples(settings)
+    summary = register_training(train(data.frame), data, root / "runs" / "bench", "bench", settings)
+    registry.activate(summary["versions"]["regression"], "both", settings=settings)
+    return settings
+
+
+def in_process(settings, calls: int) -> dict:
+    predictor = Predictor(settings)
+    predictor.predict(INPUT)
+    times = []
+    for _ in range(calls):
+        started = time.perf_counter()
+        predictor.predict(INPUT)
+        times.append((time.perf_counter() - started) * 1000)
+    active = registry.read_active_sidecar(settings)
+    import joblib
+    import pandas as pd
+
+    baseline = []
+    for _ in range(max(20, calls // 100)):
+        started = time.perf_counter()
+        reg = joblib.load(active["regression"]["artifact_path"])
+        clf = joblib.load(active["classification"]["artifact_path"])
+        row = pd.DataFrame([INPUT])[reg["task"].features]
+        reg["model"].predict(row)
+        clf["model"].predict_proba(row)
+        baseline.append((time.perf_counter() - started) * 1000)
+    p50, p99 = np.percentile(times, 50), np.percentile(times, 99)
+    return {"benchmark": "predict_in_process", "calls": calls, "fast_path": predictor.models().fast is not None,
+            "p50_ms": round(p50, 4), "p99_ms": round(p99, 4), "target_p50_ms": 1, "target_p99_ms": 5,
+            "baseline": "load artifacts + one-row DataFrame per call",
+            "baseline_p50_ms": round(statistics.median(baseline), 3),
+            "ratio_baseline_over_ours_p50": round(statistics.median(baseline) / p50, 1), "old_system_ms": 88}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _load(command: list[str], env: dict, url: str, token: str, requests: int) -> dict:
+    server = subprocess.Popen(command, env=env, cwd=ROOT)
+    try:
+        for _ in range(200):
+            try:
+                httpx.post(f"{url}/api/predict/", json=INPUT, headers={"Authorization": f"Bearer {token}"}, timeout=2)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        done = subprocess.run([sys.executable, "scripts/load_test_predict.py", "--url", url, "--requests",
+                               str(requests), "--concurrency", "10", "--token", token],
+                              capture_output=True, text=True, cwd=ROOT, check=True)
+        return json.loads(done.stdout)
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def over_http(settings, requests: int) -> dict:
+    token = tokens.create_token("BENCH", "bench", settings)[1]
+    env = {**os.environ, "STUDYREC_WAREHOUSE": str(settings.warehouse), "STUDYREC_RUNS": str(settings.runs_dir),
+           "STUDYREC_RATE_LIMIT": "100000000"}
+    port = _free_port()
+    ours = _load([sys.executable, "-m", "studyrec_lib.cli", "serve", "--port", str(port)], env,
+                 f"http://127.0.0.1:{port}", token, requests)
+    time.sleep(2)  # let the spool flush
+    with warehouse.connect(settings, read_only=True) as con:
+        logged = con.execute("SELECT count(*) FROM prediction_log WHERE student_id = 'BENCH'").fetchone()[0]
+    port = _free_port()
+    baseline = _load([sys.executable, "-c", BASELINE_SERVER, str(port)], env, f"http://127.0.0.1:{port}", token,
+                     max(200, requests // 10))
+    return {"benchmark": "predict_http_concurrency_10", "requests": requests, "success": ours["success"],
+            "logged": logged - 1, "latency_ms": ours["latency_ms"], "requests_per_s": ours["requests_per_s"],
+            "targets": {"p50_ms": 5, "p99_ms": 25, "requests_per_s": 500},
+            "baseline": "artifacts loaded per request", "baseline_latency_ms": baseline["latency_ms"],
+            "baseline_requests_per_s": baseline["requests_per_s"],
+            "ratio_rps_ours_over_baseline": round(ours["requests_per_s"] / baseline["requests_per_s"], 1),
+            "old_system_round_trip_ms": 150}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--calls", type=int, default=5000)
+    parser.add_argument("--requests", type=int, default=5000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = trained_warehouse(Path(tmp))
+        print(json.dumps(in_process(settings, args.calls)), flush=True)
+        print(json.dumps(over_http(settings, args.requests)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
