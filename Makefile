@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 EXAMPLE := data/example/students.csv
 
-.PHONY: setup run test lint bench lab clean
+.PHONY: setup run test lint bench bench-real api lab clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,15 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_ingest.py
+	$(PY) benchmarks/bench_train.py --pipeline
+	$(PY) benchmarks/bench_predict.py
+	$(PY) benchmarks/real_uci.py --data ../shared/data/real/uci-student-por.csv --repeats 2
+
+bench-real: $(STAMP)
+	$(PY) benchmarks/real_uci.py --data ../shared/data/real/uci-student-por.csv
+
+api: $(STAMP)
+	$(VENV)/bin/studyrec serve --host 127.0.0.1 --port 8000
 
 lab: $(STAMP)
 	$(PY) -m uv pip install --quiet --python $(PY) "jupyterlab>=4.2,<5"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -99,7 +100,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _load(command: list[str], env: dict, url: str, token: str, requests: int) -> dict:
+def _load(command: list[str], env: dict, url: str, token: str, requests: int, after=None) -> dict:
     server = subprocess.Popen(command, env=env, cwd=ROOT)
     try:
         for _ in range(200):
@@ -111,10 +112,48 @@ def _load(command: list[str], env: dict, url: str, token: str, requests: int) ->
         done = subprocess.run([sys.executable, "scripts/load_test_predict.py", "--url", url, "--requests",
                                str(requests), "--concurrency", "10", "--token", token],
                               capture_output=True, text=True, cwd=ROOT, check=True)
+        if after is not None:
+            after()
         return json.loads(done.stdout)
     finally:
         server.terminate()
         server.wait()
+
+
+WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.body = '{body}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer {token}"
+"""
+
+
+def _duration_ms(text: str) -> float:
+    """wrk's '850.00us', '7.06ms' or '1.20s' in milliseconds."""
+    for suffix, factor in (("us", 0.001), ("ms", 1.0), ("s", 1000.0)):
+        if text.endswith(suffix):
+            return round(float(text[: -len(suffix)]) * factor, 3)
+    raise ValueError(text)
+
+
+def _wrk(url: str, token: str, seconds: int) -> dict:
+    """The server's capacity measured with wrk (a C client that leaves the CPU to the server)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(WRK_SCRIPT.format(body=json.dumps(INPUT), token=token))
+    done = subprocess.run(["wrk", "-t1", "-c10", f"-d{seconds}s", "--latency", "-s", script.name,
+                           f"{url}/api/predict/"], capture_output=True, text=True, check=True)
+    figures = {}
+    for line in done.stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0] in ("50%", "99%"):
+            figures[f"p{parts[0][:-1]}_ms"] = _duration_ms(parts[1])
+        if line.startswith("Requests/sec:"):
+            figures["requests_per_s"] = float(parts[1])
+        if "requests in" in line:
+            figures["requests"] = int(parts[0])
+        if line.strip().startswith("Non-2xx"):
+            figures["non_2xx"] = int(parts[-1])
+    return figures
 
 
 def over_http(settings, requests: int) -> dict:
@@ -122,16 +161,22 @@ def over_http(settings, requests: int) -> dict:
     env = {**os.environ, "STUDYREC_WAREHOUSE": str(settings.warehouse), "STUDYREC_RUNS": str(settings.runs_dir),
            "STUDYREC_RATE_LIMIT": "100000000"}
     port = _free_port()
-    ours = _load([sys.executable, "-m", "studyrec_lib.cli", "serve", "--port", str(port)], env,
-                 f"http://127.0.0.1:{port}", token, requests)
+    url = f"http://127.0.0.1:{port}"
+    wrk = {}
+    ours = _load([sys.executable, "-m", "studyrec_lib.cli", "serve", "--port", str(port)], env, url, token,
+                 requests, after=lambda: wrk.update(_wrk(url, token, 10) if shutil.which("wrk") else {}))
     time.sleep(2)  # let the spool flush
     with warehouse.connect(settings, read_only=True) as con:
         logged = con.execute("SELECT count(*) FROM prediction_log WHERE student_id = 'BENCH'").fetchone()[0]
+    # wrk counts the requests completed inside its window; a few more are answered (and logged) after it.
+    sent = 1 + ours["total"] + wrk.get("requests", 0)
     port = _free_port()
     baseline = _load([sys.executable, "-c", BASELINE_SERVER, str(port)], env, f"http://127.0.0.1:{port}", token,
                      max(200, requests // 10))
     return {"benchmark": "predict_http_concurrency_10", "requests": requests, "success": ours["success"],
-            "logged": logged - 1, "latency_ms": ours["latency_ms"], "requests_per_s": ours["requests_per_s"],
+            "requests_sent": sent, "logged": logged, "all_logged": logged >= sent,
+            "latency_ms": ours["latency_ms"], "requests_per_s": ours["requests_per_s"],
+            "wrk": wrk or "not installed (apt-get install wrk)",
             "targets": {"p50_ms": 5, "p99_ms": 25, "requests_per_s": 500},
             "baseline": "artifacts loaded per request", "baseline_latency_ms": baseline["latency_ms"],
             "baseline_requests_per_s": baseline["requests_per_s"],
