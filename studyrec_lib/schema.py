@@ -38,7 +38,6 @@ NUMERIC_FIELDS: tuple[NumericField, ...] = (
 )
 FIELDS_BY_NAME = {f.name: f for f in NUMERIC_FIELDS}
 
-TEXT_COLUMNS = ("student_id", "subject", "final_grade")
 OUTCOME_COLUMNS = ("final_marks", "final_grade")
 COLUMNS = (
     "student_id",
@@ -52,16 +51,8 @@ COLUMNS = (
     "final_marks",
     "final_grade",
 )
-REQUIRED_COLUMNS = COLUMNS
-FEATURE_COLUMNS = (
-    "semester",
-    "subject",
-    "assignment_marks",
-    "quiz_marks",
-    "attendance_percentage",
-    "midterm_marks",
-    "previous_cgpa",
-)
+# What a prediction needs: everything but the student's id and the outcomes.
+FEATURE_COLUMNS = tuple(c for c in COLUMNS if c not in ("student_id", *OUTCOME_COLUMNS))
 
 # Grade letters best first, with the lowest total (out of 100) that earns each.
 GRADE_SCALE: tuple[tuple[str, float], ...] = (
