@@ -163,7 +163,11 @@ def _predict_file(args: argparse.Namespace, predictor, spool) -> int:
     from .spool import new_record
 
     source = Path(args.input)
-    frame = pd.read_excel(source, dtype=object) if source.suffix.lower() == ".xlsx" else pd.read_csv(source)
+    # Cells as text, empty as "": the input checks then say "is required" or "must be a number" per cell.
+    if source.suffix.lower() == ".xlsx":
+        frame = pd.read_excel(source, dtype=str).fillna("")
+    else:
+        frame = pd.read_csv(source, dtype=str, keep_default_na=False)
     scored = predictor.predict_frame(frame)
     for row in scored.to_dict("records"):
         if not row["errors"]:

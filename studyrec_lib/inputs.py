@@ -28,25 +28,30 @@ def check_features(payload: Mapping[str, object], allow_extra: bool = False) -> 
     clean: dict[str, object] = {}
     for name in NUMERIC_INPUTS:
         spec = FIELDS_BY_NAME[name]
-        if name not in payload or payload[name] is None or payload[name] == "":
+        value = payload.get(name)
+        if value is None or value == "":
             errors.append(InputError(name, "is required"))
             continue
-        value = payload[name]
         if isinstance(value, bool) or not isinstance(value, int | float):
             try:
                 value = float(str(value).strip())
             except ValueError:
                 errors.append(InputError(name, "must be a number", payload[name]))
                 continue
-        if not math.isfinite(value):
+        try:
+            number = float(value)
+        except OverflowError:  # an integer too large for a float
+            errors.append(InputError(name, spec.rule, str(payload[name])[:20] + "..."))
+            continue
+        if not math.isfinite(number):
             errors.append(InputError(name, "must be a number", payload[name]))
-        elif not spec.low <= value <= spec.high:
+        elif not spec.low <= number <= spec.high:
             errors.append(InputError(name, spec.rule, payload[name]))
-        elif spec.integer and float(value) % 1 != 0:
+        elif spec.integer and number % 1 != 0:
             errors.append(InputError(name, "must be a whole number (a fraction is rejected, not truncated)",
                                      payload[name]))
         else:
-            clean[name] = int(value) if spec.integer else float(value)
+            clean[name] = int(number) if spec.integer else number
     subject = payload.get("subject")
     if not isinstance(subject, str) or not subject.strip():
         errors.append(InputError("subject", "is required", subject))

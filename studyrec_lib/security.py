@@ -50,8 +50,9 @@ def smoke_test(host: str = "127.0.0.1", settings: Settings | None = None, config
     sidecar = tokens.sidecar(settings)
     check("token_sidecar_private", not sidecar.exists() or not (sidecar.stat().st_mode & 0o077),
           f"{sidecar} readable by its owner only")
-    writable = [str(p) for p in [settings.warehouse, settings.runs_dir, *settings.runs_dir.glob("*/artifacts"),
-                                 *settings.runs_dir.glob("*/artifacts/*.joblib")] if _world_writable(p)]
+    artifacts = [Path(path) for _, _, path, _ in active]
+    places = [settings.warehouse, settings.runs_dir, *{p.parent for p in artifacts}, *artifacts]
+    writable = [str(p) for p in places if _world_writable(p)]
     check("not_world_writable", not writable, "world-writable: " + ", ".join(writable[:5]) if writable
           else "warehouse, runs and artifacts are not world-writable")
     mismatched = []

@@ -14,12 +14,14 @@ import fcntl
 import json
 import os
 import secrets
+import sys
 import threading
 import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 
 from . import warehouse
@@ -28,6 +30,7 @@ from .errors import WarehouseLocked
 
 LOG_COLUMNS = ["request_id", "logged_at", "source", "student_id", "inputs", "result", "model_versions",
                "response_ms", "status"]
+REQUIRED_FIELDS = {"request_id", "logged_at", "source", "inputs", "status"}
 FLUSH_LOCK_TIMEOUT_S = 0.5
 
 
@@ -111,6 +114,10 @@ class PredictionSpool:
                         _insert(records, self.settings)
                     except WarehouseLocked:
                         return moved  # retried at the next interval; the files stay
+                    except duckdb.Error as error:  # never let one bad file block the log: set it aside
+                        path.rename(path.with_name(path.name.replace(".jsonl", ".failed.jsonl")))
+                        print(f"prediction spool: {path} set aside ({error})", file=sys.stderr)
+                        continue
                 moved += len(records)
                 path.unlink(missing_ok=True)
             return moved
@@ -126,7 +133,10 @@ class PredictionSpool:
                     os.fsync(self._file.fileno())
                     self._unsynced = False
             if time.monotonic() - last_flush >= self.flush_interval_s:
-                self.flush()
+                try:
+                    self.flush()
+                except Exception as error:  # keep logging; the records stay in the spool for the next try
+                    print(f"prediction spool: flush failed ({error}); will retry", file=sys.stderr)
                 last_flush = time.monotonic()
 
     def start(self) -> PredictionSpool:
@@ -152,9 +162,11 @@ def _read_records(path: Path) -> list[dict]:
         with path.open(encoding="utf-8") as handle:
             for line in handle:
                 try:
-                    records.append(json.loads(line))
+                    record = json.loads(line)
                 except json.JSONDecodeError:
                     continue  # a line cut short by a crash mid-write: its request never got an answer
+                if isinstance(record, dict) and record.keys() >= REQUIRED_FIELDS:
+                    records.append(record)
     except FileNotFoundError:
         return []
     return records

@@ -47,8 +47,13 @@ def check_resources(frame: pd.DataFrame, source: str) -> pd.DataFrame:
 
 def load_resources(path: str | Path | None, settings: Settings | None = None) -> int:
     """Replace the study_resources table with a teacher's CSV (or, with no path, the packaged list)."""
-    frame = packaged_resources() if path is None else pd.read_csv(path, dtype=str)
     source = "packaged" if path is None else str(path)
+    try:
+        frame = packaged_resources() if path is None else pd.read_csv(path, dtype=str)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise FileRefused(source, f"could not be read as CSV ({error}).") from error
+    if frame.empty:
+        raise FileRefused(source, "has no resources (only a header).", "Add one row per resource.")
     frame = check_resources(frame, source).assign(source=source, loaded_at=datetime.now(UTC).replace(tzinfo=None))
     with warehouse.transaction(settings) as con:
         con.execute("DELETE FROM study_resources")

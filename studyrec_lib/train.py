@@ -7,6 +7,7 @@ comes from out-of-fold predictions, and the same folds serve every candidate and
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import warnings
@@ -22,13 +23,14 @@ from sklearn.model_selection import StratifiedGroupKFold
 from threadpoolctl import threadpool_limits
 
 from . import metrics
-from .candidates import NAIVE, SEED, classification_candidates, regression_candidates
+from .candidates import LARGE_DATA_ROWS, NAIVE, SEED, classification_candidates, regression_candidates
 from .errors import StudyRecError
 from .features import feature_baseline
 from .tasks import STUDENT_TASK, Task
 
 MIN_TRAINING_ROWS = 200
 INTERVAL_LEVEL = 0.9
+CALIBRATION_FOLDS = 3
 N_JOBS = min(2, os.cpu_count() or 1)
 Progress = Callable[[str], None]
 
@@ -185,10 +187,13 @@ def _classification(
         progress(f"classification {name}: CV weighted F1 {results[name].mean('f1_weighted'):.3f}")
     chosen = max(results, key=lambda n: (results[n].mean("f1_weighted"), -results[n].mean("brier_macro")))
     params = {"marks": marks} if chosen == "grade_from_marks" else {}
-    calibration = {"considered": chosen != NAIVE, "applied": False}
+    smallest = min(np.unique(grades[train], return_counts=True)[1].min() for train, _ in folds)
+    calibration = {"considered": bool(chosen != NAIVE and smallest >= CALIBRATION_FOLDS), "applied": False}
+    if smallest < CALIBRATION_FOLDS:
+        calibration["skipped"] = f"a grade has only {smallest} rows in a fold's training part"
     final_estimator = candidates[chosen]
-    if chosen != NAIVE:
-        calibrated = CalibratedClassifierCV(clone(candidates[chosen]), method="sigmoid", cv=3)
+    if calibration["considered"]:
+        calibrated = CalibratedClassifierCV(clone(candidates[chosen]), method="sigmoid", cv=CALIBRATION_FOLDS)
         models, seconds = _cross_fit({chosen: calibrated}, X, grades, folds, params={chosen: params})[chosen]
         proba = _oof_proba(models, X, folds, classes)
         scores = _classification_scores(grades, proba, folds, classes)
@@ -247,8 +252,12 @@ def train(frame: pd.DataFrame, task: Task = STUDENT_TASK, n_folds: int = 5,
     classes = np.unique(grades)
     folds = _folds(frame, task, n_folds)
     progress(f"training on {len(frame):,} rows, {len(folds)} grouped folds")
-    regression = _regression(task, X, marks, folds, progress)
-    classification = _classification(task, X, grades, marks, folds, clone(regression.model), classes, progress)
+    # Small data: one OpenMP/BLAS thread for the final fits too; idle-spinning threads cost more than they
+    # give when the other core is busy. Large data keeps every thread for HistGradientBoosting.
+    with threadpool_limits(1) if len(frame) <= LARGE_DATA_ROWS else contextlib.nullcontext():
+        regression = _regression(task, X, marks, folds, progress)
+        classification = _classification(task, X, grades, marks, folds, clone(regression.model), classes,
+                                          progress)
     return TrainingResult(
         task=task, frame=frame, folds=folds, regression=regression, classification=classification,
         classes=classes, interval=_interval(marks, regression.best.out_of_fold, folds),

@@ -69,7 +69,7 @@ def connect(settings: Settings | None = None, read_only: bool = False) -> Iterat
 def _applied_version(connection: duckdb.DuckDBPyConnection) -> int:
     try:
         row = connection.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()
-    except duckdb.CatalogException:
+    except duckdb.Error:  # no schema_version table yet (DuckDB may even try a Python variable of that name)
         return 0
     return int(row[0]) if row else 0
 

@@ -144,3 +144,11 @@ def test_diagnostics_imbalance_and_baseline(result):
     assert result.baseline["rows"] == len(result.frame)
     assert set(result.baseline["numeric"]) == set(STUDENT_TASK.numeric_features)
     assert result.seconds > 0
+
+
+def test_calibration_is_skipped_when_a_grade_is_too_rare_in_a_fold():
+    """Seed 2 puts all but one F of 12 students in one fold: sigmoid calibration cannot run there."""
+    result = train(example_data.generate(students=12, seed=2), n_folds=3)
+    calibration = result.classification.extra["calibration"]
+    assert calibration["considered"] is False
+    assert "only" in calibration["skipped"]

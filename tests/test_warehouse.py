@@ -88,3 +88,10 @@ def test_killed_ingest_leaves_no_partial_dataset_and_the_file_loads_afterwards(s
     assert result.summary.rows_loaded == 42_000 * 24
     with warehouse.connect(settings, read_only=True) as con:
         assert con.execute("SELECT count(*) FROM student_performance").fetchone()[0] == 42_000 * 24
+
+
+def test_an_empty_duckdb_file_made_elsewhere_is_migrated(settings):
+    import duckdb
+
+    duckdb.connect(str(settings.warehouse)).close()
+    assert warehouse.query_frame("SELECT count(*) AS n FROM datasets", settings=settings)["n"][0] == 0

@@ -1,0 +1,187 @@
+import json
+import shutil
+import signal
+import subprocess
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from studyrec_lib import warehouse
+from studyrec_lib.config import PROJECT_ROOT
+from studyrec_lib.spool import PredictionSpool, new_record, spool_dir
+
+HOLD = "import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('held', flush=True); sys.stdin.readline()"
+
+# Writes records through a spool, then waits without closing it (until it is killed).
+WRITER = """
+import json, sys
+from studyrec_lib.config import load_settings
+from studyrec_lib.spool import PredictionSpool, new_record
+spool = PredictionSpool(load_settings(warehouse=sys.argv[1], runs_dir=sys.argv[2]), source="api")
+ids = []
+for i in range(int(sys.argv[3])):
+    record = new_record("api", f"S{i}", {"quiz_marks": i}, {"predicted_grade": "B"}, 1.0)
+    spool.append(record)
+    ids.append(record["request_id"])
+print(json.dumps(ids), flush=True)
+sys.stdin.readline()
+"""
+
+PAYLOAD = {"semester": 3, "subject": "Mathematics", "assignment_marks": 3.0, "quiz_marks": 6.0,
+           "attendance_percentage": 80.0, "midterm_marks": 18.0, "previous_cgpa": 3.0}
+RESULT = {"predicted_final_marks": 25.5, "predicted_grade": "C+",
+          "model_versions": {"regression": "20260101000000", "classification": "20260101000000"}}
+
+
+@contextmanager
+def held(path: Path):
+    """Another process holds the warehouse (read-write) until the block ends."""
+    process = subprocess.Popen([sys.executable, "-c", HOLD, str(path)], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline().strip() == "held"
+        yield
+    finally:
+        process.stdin.close()
+        process.wait(timeout=30)
+
+
+def _logged(settings) -> list[tuple]:
+    with warehouse.connect(settings, read_only=True) as con:
+        return con.execute("SELECT request_id, source, student_id, inputs, result, model_versions, response_ms, "
+                           "status FROM prediction_log ORDER BY logged_at, request_id").fetchall()
+
+
+def _ids(settings) -> list[str]:
+    return sorted(row[0] for row in _logged(settings))
+
+
+def _records(n: int, source: str = "api") -> list[dict]:
+    return [new_record(source, f"S{i}", {**PAYLOAD, "quiz_marks": float(i)}, RESULT, 1.25 + i) for i in range(n)]
+
+
+@pytest.fixture
+def spool(settings):
+    spool = PredictionSpool(settings, source="api")
+    yield spool
+    spool.close()
+
+
+def test_appended_records_are_logged_after_flush(settings, spool):
+    records = _records(3)
+    for record in records:
+        spool.append(record)
+    assert spool.pending() == 3
+    assert spool.flush() == 3
+    assert spool.pending() == 0
+    rows = {row[0]: row for row in _logged(settings)}
+    assert set(rows) == {r["request_id"] for r in records}
+    for record in records:
+        _, source, student, inputs, result, versions, response_ms, status = rows[record["request_id"]]
+        assert (source, student, status) == ("api", record["student_id"], "ok")
+        assert json.loads(inputs) == record["inputs"]
+        assert json.loads(result) == RESULT
+        assert json.loads(versions) == RESULT["model_versions"]
+        assert response_ms == pytest.approx(record["response_ms"])
+    assert spool.flush() == 0  # nothing new
+    assert len(_logged(settings)) == 3
+
+
+def test_new_record_fields():
+    record = new_record("cli", None, PAYLOAD, None, 3.0, status="error")
+    assert len(record["request_id"]) == 32
+    assert record["model_versions"] is None
+    assert (record["source"], record["student_id"], record["status"]) == ("cli", None, "error")
+    assert new_record("cli", None, PAYLOAD, None, 3.0)["request_id"] != record["request_id"]
+
+
+def test_close_flushes_and_leaves_no_files(settings):
+    spool = PredictionSpool(settings, source="app").start()
+    records = _records(4, source="app")
+    for record in records:
+        spool.append(record)
+    spool.close()
+    assert _ids(settings) == sorted(r["request_id"] for r in records)
+    assert list(spool_dir(settings).glob("*.jsonl")) == []
+
+
+def test_flush_while_the_warehouse_is_held_keeps_the_files(settings, spool):
+    records = _records(5)
+    for record in records[:3]:
+        spool.append(record)
+    with warehouse.connect(settings):
+        pass  # create and migrate the file first (the holder would create an empty one)
+    with held(settings.warehouse):
+        assert spool.flush() == 0
+        for record in records[3:]:
+            spool.append(record)
+        assert spool.flush() == 0
+        assert spool.pending() == 5
+    assert _logged(settings) == []  # nothing went in while it was held
+    assert spool.flush() == 5
+    assert _ids(settings) == sorted(r["request_id"] for r in records)
+    assert spool.pending() == 0
+    assert spool.flush() == 0
+    assert len(_logged(settings)) == 5
+
+
+def test_a_killed_writers_file_is_picked_up_by_another_process(settings, spool):
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(settings.warehouse), str(settings.runs_dir), "4"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=PROJECT_ROOT)
+    try:
+        ids = json.loads(writer.stdout.readline())
+        assert len(ids) == 4
+        # While the writer lives, its file is its own.
+        assert spool.flush() == 0
+        assert _logged(settings) == []
+        assert len(list(spool_dir(settings).glob("api-*.current.jsonl"))) == 2  # the writer's and this one's
+    finally:
+        writer.send_signal(signal.SIGKILL)
+        writer.wait(timeout=30)
+    assert writer.returncode == -signal.SIGKILL
+    assert spool.flush() == 4
+    assert _ids(settings) == sorted(ids)
+    assert {row[1] for row in _logged(settings)} == {"api"}
+    assert spool.pending() == 0
+
+
+def _write_ready(settings, name: str, records: list[dict], tail: str = "") -> Path:
+    directory = spool_dir(settings)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{name}.ready.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records) + tail)
+    return path
+
+
+def test_a_truncated_last_line_is_skipped(settings, spool):
+    records = _records(3)
+    cut = json.dumps(_records(1)[0])[:40]
+    _write_ready(settings, "api-999-dead", records[:2], tail=cut)
+    assert spool.flush() == 2
+    assert _ids(settings) == sorted(r["request_id"] for r in records[:2])
+    assert spool.pending() == 0
+
+
+def test_a_file_flushed_twice_is_logged_once(settings, spool):
+    records = _records(3)
+    first = _write_ready(settings, "api-1-aaaa", records)
+    shutil.copy(first, first.with_name("api-1-bbbb.ready.jsonl"))
+    assert spool.flush() == 6  # inserted or already there
+    assert _ids(settings) == sorted(r["request_id"] for r in records)
+    _write_ready(settings, "api-1-cccc", records)  # as after a crash between commit and delete
+    assert spool.flush() == 3
+    assert len(_logged(settings)) == 3
+
+
+def test_a_record_without_its_fields_is_skipped_and_does_not_block_the_log(settings):
+    from studyrec_lib.spool import PredictionSpool, new_record, spool_dir
+
+    spool = PredictionSpool(settings, source="api")
+    (spool_dir(settings) / "junk.ready.jsonl").write_text('{"foo": 1}\n[1, 2]\n')
+    spool.append(new_record("api", "S1", {"semester": 1}, {"model_versions": {}}, 1.0))
+    assert spool.flush() == 1
+    spool.close()
+    with warehouse.connect(settings, read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM prediction_log").fetchone()[0] == 1

@@ -1,0 +1,135 @@
+import dataclasses
+import subprocess
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from studyrec_lib.config import load_settings
+from studyrec_lib.errors import WarehouseLocked
+from studyrec_lib.ingest import ingest_file
+from studyrec_lib.schema import COLUMNS, grade_for_total
+from studyrec_lib.student_history import MAX_WEAK_SUBJECTS, WeakSubjectsCache, weak_subjects
+
+HOLD = "import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('held', flush=True); sys.stdin.readline()"
+
+
+@contextmanager
+def held(path: Path):
+    """Another process holds the warehouse (read-write) until the block ends."""
+    process = subprocess.Popen([sys.executable, "-c", HOLD, str(path)], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline().strip() == "held"
+        yield process
+    finally:
+        process.stdin.close()  # the holder's readline returns: it exits and lets go of the file
+        process.wait(timeout=30)
+
+
+def _row(student: str, semester: int, subject: str, total: float | None) -> dict:
+    """A row with course total ``total``: 2 assignment + 3 for 60% attendance + 4 quiz + midterm + final."""
+    row = {"student_id": student, "semester": semester, "subject": subject, "assignment_marks": 2.0,
+           "quiz_marks": 4.0, "attendance_percentage": 60.0, "midterm_marks": 10.0, "previous_cgpa": 2.5,
+           "final_marks": None, "final_grade": None}
+    if total is not None:
+        final = min(50.0, max(0.0, round(total - 19, 1)))
+        row["midterm_marks"] = round(total - 9 - final, 1)
+        assert 0 <= row["midterm_marks"] <= 30
+        row["final_marks"] = final
+        row["final_grade"] = grade_for_total(total)[0]
+    return row
+
+
+ROWS = [
+    _row("S1", 1, "Mathematics", 30.0), _row("S1", 3, "Mathematics", 70.0),  # latest result is fine
+    _row("S1", 4, "Mathematics", None),  # still open: no total yet
+    _row("S1", 1, "Physics", 70.0), _row("S1", 2, "Physics", 40.0),  # latest result is weak
+    _row("S1", 2, "Chemistry", 20.0),
+    _row("S1", 1, "English", 45.0),
+    _row("S1", 2, "Economics", 49.9),
+    _row("S1", 3, "Statistics", 50.0),  # exactly 50 is not weak
+    _row("S1", 3, "Databases", 35.0),
+    _row("S1", 3, "Programming", 44.0),
+    _row("S1", 4, "Biology", 48.0),
+    _row("S2", 1, "Art", 12.0), _row("S2", 1, "Mathematics", 10.0),  # another student's
+    _row("S3", 1, "Physics", 85.0),
+]
+EXPECTED = [("Chemistry", 2, 20.0, "F"), ("Databases", 3, 35.0, "F"), ("Physics", 2, 40.0, "D"),
+            ("Programming", 3, 44.0, "D"), ("English", 1, 45.0, "D"), ("Biology", 4, 48.0, "D"),
+            ("Economics", 2, 49.9, "D")]
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory):
+    root = tmp_path_factory.mktemp("history")
+    settings = load_settings(warehouse=root / "warehouse.duckdb", runs_dir=root / "runs")
+    path = root / "results.csv"
+    pd.DataFrame(ROWS, columns=list(COLUMNS)).to_csv(path, index=False)
+    result = ingest_file(path, settings=settings, progress=None)
+    assert result.summary.status == "loaded", result.summary.message
+    assert result.summary.rows_loaded == len(ROWS)
+    return settings
+
+
+def _tuples(found: list[dict]) -> list[tuple]:
+    return [(w["subject"], w["semester"], w["total"], w["grade"]) for w in found]
+
+
+def test_weak_subjects_are_the_students_own_worst_first_at_most_five(history):
+    found = weak_subjects("S1", history)
+    assert MAX_WEAK_SUBJECTS == 5
+    assert _tuples(found) == EXPECTED[:5]
+    assert all(set(w) == {"subject", "semester", "total", "grade"} for w in found)
+
+
+def test_weak_subjects_limit_and_boundaries(history):
+    everything = weak_subjects("S1", history, limit=100)
+    assert _tuples(everything) == EXPECTED
+    subjects = {w["subject"] for w in everything}
+    assert "Statistics" not in subjects  # total exactly 50
+    assert "Mathematics" not in subjects  # weak once, fine in the latest semester
+    assert "Art" not in subjects  # another student's subject
+    assert _tuples(weak_subjects("S1", history, limit=2)) == EXPECTED[:2]
+
+
+def test_weak_subjects_of_other_students(history):
+    assert _tuples(weak_subjects("S2", history)) == [("Mathematics", 1, 10.0, "F"), ("Art", 1, 12.0, "F")]
+    assert weak_subjects("S3", history) == []
+    assert weak_subjects("nobody", history) == []
+
+
+def test_weak_subjects_raise_warehouse_locked_while_another_process_holds_it(history):
+    quick = dataclasses.replace(history, lock_timeout_s=0.2)
+    with held(quick.warehouse), pytest.raises(WarehouseLocked):
+        weak_subjects("S1", quick)
+
+
+def test_cache_answers_with_a_warning_while_the_warehouse_is_busy(history):
+    quick = dataclasses.replace(history, lock_timeout_s=0.2)
+    cache = WeakSubjectsCache(quick, ttl_s=0)  # every call tries a fresh read
+    fresh, warning = cache.get("S1")
+    assert warning is None
+    assert _tuples(fresh) == EXPECTED[:5]
+    with held(quick.warehouse):
+        stale, warning = cache.get("S1")
+        assert stale == fresh
+        assert warning == "weak subjects may be out of date: the warehouse is busy"
+        never_read, warning = cache.get("S2")
+        assert never_read == []
+        assert warning == "weak subjects are unavailable right now: the warehouse is busy"
+    again, warning = cache.get("S2")  # free again: read fresh
+    assert warning is None
+    assert [w["subject"] for w in again] == ["Mathematics", "Art"]
+
+
+def test_cache_within_its_ttl_does_not_read_the_warehouse(history):
+    quick = dataclasses.replace(history, lock_timeout_s=0.2)
+    cache = WeakSubjectsCache(quick, ttl_s=3600)
+    fresh, _ = cache.get("S1")
+    with held(quick.warehouse):
+        cached, warning = cache.get("S1")
+    assert warning is None
+    assert cached == fresh
