@@ -78,15 +78,15 @@ class PredictionSpool:
             self._dirty = self._unsynced = True
 
     def _rotate(self) -> None:
-        """Close the current file as ready to flush and start a new one."""
+        """Mark the current file ready to flush and start a new one; requests wait only for the swap."""
         with self._write_lock:
             if not self._dirty:
                 return
-            os.fsync(self._file.fileno())
-            ready = self._path.with_name(self._path.name.replace(".current.", ".ready."))
-            self._path.rename(ready)
-            self._file.close()
+            old_file, old_path = self._file, self._path
             self._open_current()
+        old_path.rename(old_path.with_name(old_path.name.replace(".current.", ".ready.")))
+        os.fsync(old_file.fileno())
+        old_file.close()
 
     def _claimable(self) -> list[Path]:
         """Ready files, and current files whose writer died (nobody holds their lock)."""
@@ -128,10 +128,12 @@ class PredictionSpool:
     def _run(self) -> None:
         last_flush = time.monotonic()
         while not self._stop.wait(self.fsync_interval_s):
-            with self._write_lock:
+            # fsync outside the write lock (a slow disk must not stall requests); the flush lock keeps
+            # a rotation from closing the file meanwhile.
+            with self._flush_lock:
                 if self._unsynced:
-                    os.fsync(self._file.fileno())
                     self._unsynced = False
+                    os.fsync(self._file.fileno())
             if time.monotonic() - last_flush >= self.flush_interval_s:
                 try:
                     self.flush()
