@@ -60,3 +60,41 @@ def trained_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     summary = register_training(train(data.frame, n_folds=3), data, root / "runs" / "train-1", "train-1", settings)
     registry.activate(summary["versions"]["regression"], "both", reason="trained", settings=settings)
     return settings
+
+
+HOLD_WAREHOUSE = "import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('held', flush=True); sys.stdin.readline()"
+
+
+@pytest.fixture
+def hold_warehouse():
+    """``with hold_warehouse(path):`` another real process holds the DuckDB file until the block ends."""
+    import subprocess
+    import sys
+    from contextlib import contextmanager
+
+    @contextmanager
+    def held(path: Path):
+        process = subprocess.Popen([sys.executable, "-c", HOLD_WAREHOUSE, str(path)], stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE, text=True)
+        try:
+            assert process.stdout.readline().strip() == "held"
+            yield process
+        finally:
+            process.stdin.close()  # the holder's readline returns: it exits and lets go of the file
+            process.wait(timeout=30)
+
+    return held
+
+
+@pytest.fixture
+def copy_of_trained(tmp_path: Path, trained_settings: Settings) -> Settings:
+    """An own warehouse whose active models are the trained ones, registered afresh (safe to tamper with)."""
+    from studyrec_lib import registry
+
+    artifacts = {task: registry.load_artifact(task, settings=trained_settings)[0] for task in registry.TASKS}
+    settings = load_settings(warehouse=tmp_path / "own" / "warehouse.duckdb", runs_dir=tmp_path / "own" / "runs")
+    entries = {task: {"artifact": artifact, "algorithm": artifact["algorithm"], "training_rows": 456,
+                      "data_sha256": "0" * 64} for task, artifact in artifacts.items()}
+    version = registry.register(entries, settings.runs_dir / "run-1" / "artifacts", "run-1", settings)["regression"]
+    registry.activate(version, "both", reason="trained", settings=settings)
+    return settings

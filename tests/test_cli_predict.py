@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from studyrec_lib import registry, warehouse
-from studyrec_lib.config import PROJECT_ROOT, Settings, load_settings
+from studyrec_lib.config import PROJECT_ROOT, Settings
 from studyrec_lib.example_data import generate
 from studyrec_lib.ingest import file_sha256
 from studyrec_lib.schema import GRADES
@@ -27,20 +27,9 @@ def _run(settings: Settings, *args: str) -> subprocess.CompletedProcess:
                           timeout=300)
 
 
-@pytest.fixture(scope="module")
-def artifacts(trained_settings) -> dict[str, dict]:
-    return {task: registry.load_artifact(task, settings=trained_settings)[0] for task in registry.TASKS}
-
-
 @pytest.fixture
-def own(tmp_path, artifacts) -> Settings:
-    """An own warehouse whose active models are the trained ones, registered afresh."""
-    settings = load_settings(warehouse=tmp_path / "own" / "warehouse.duckdb", runs_dir=tmp_path / "own" / "runs")
-    entries = {task: {"artifact": artifact, "algorithm": artifact["algorithm"], "training_rows": 456,
-                      "data_sha256": "0" * 64} for task, artifact in artifacts.items()}
-    version = registry.register(entries, settings.runs_dir / "run-1" / "artifacts", "run-1", settings)["regression"]
-    registry.activate(version, "both", reason="trained", settings=settings)
-    return settings
+def own(copy_of_trained: Settings) -> Settings:
+    return copy_of_trained
 
 
 def _log(settings: Settings) -> pd.DataFrame:

@@ -8,7 +8,7 @@ import pytest
 
 from studyrec_lib import registry, warehouse
 from studyrec_lib.api import ApiConfig
-from studyrec_lib.config import PROJECT_ROOT, Settings, load_settings
+from studyrec_lib.config import PROJECT_ROOT, Settings
 from studyrec_lib.security import ENV_BEHIND_PROXY, smoke_test
 from studyrec_lib.tokens import create_token, sidecar
 
@@ -23,21 +23,10 @@ def plain_environment(monkeypatch):
         monkeypatch.delenv(name, raising=False)
 
 
-@pytest.fixture(scope="module")
-def artifacts(trained_settings) -> dict[str, dict]:
-    return {task: registry.load_artifact(task, settings=trained_settings)[0] for task in registry.TASKS}
-
-
 @pytest.fixture
-def own(tmp_path, artifacts) -> Settings:
-    """An own warehouse whose active models are copies of the trained ones, registered afresh."""
-    settings = load_settings(warehouse=tmp_path / "own" / "warehouse.duckdb", runs_dir=tmp_path / "own" / "runs")
-    entries = {task: {"artifact": artifact, "algorithm": artifact["algorithm"], "training_rows": 456,
-                      "data_sha256": "0" * 64} for task, artifact in artifacts.items()}
-    version = registry.register(entries, settings.runs_dir / "run-1" / "artifacts", "run-1", settings)["regression"]
-    registry.activate(version, "both", reason="trained", settings=settings)
-    create_token("S1", None, settings)
-    return settings
+def own(copy_of_trained: Settings) -> Settings:
+    create_token("S1", None, copy_of_trained)
+    return copy_of_trained
 
 
 def _findings(report: dict) -> list[str]:

@@ -3,7 +3,6 @@ import shutil
 import signal
 import subprocess
 import sys
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -11,8 +10,6 @@ import pytest
 from studyrec_lib import warehouse
 from studyrec_lib.config import PROJECT_ROOT
 from studyrec_lib.spool import PredictionSpool, new_record, spool_dir
-
-HOLD = "import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('held', flush=True); sys.stdin.readline()"
 
 # Writes records through a spool, then waits without closing it (until it is killed).
 WRITER = """
@@ -35,17 +32,6 @@ RESULT = {"predicted_final_marks": 25.5, "predicted_grade": "C+",
           "model_versions": {"regression": "20260101000000", "classification": "20260101000000"}}
 
 
-@contextmanager
-def held(path: Path):
-    """Another process holds the warehouse (read-write) until the block ends."""
-    process = subprocess.Popen([sys.executable, "-c", HOLD, str(path)], stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout.readline().strip() == "held"
-        yield
-    finally:
-        process.stdin.close()
-        process.wait(timeout=30)
 
 
 def _logged(settings) -> list[tuple]:
@@ -107,13 +93,13 @@ def test_close_flushes_and_leaves_no_files(settings):
     assert list(spool_dir(settings).glob("*.jsonl")) == []
 
 
-def test_flush_while_the_warehouse_is_held_keeps_the_files(settings, spool):
+def test_flush_while_the_warehouse_is_held_keeps_the_files(settings, spool, hold_warehouse):
     records = _records(5)
     for record in records[:3]:
         spool.append(record)
     with warehouse.connect(settings):
         pass  # create and migrate the file first (the holder would create an empty one)
-    with held(settings.warehouse):
+    with hold_warehouse(settings.warehouse):
         assert spool.flush() == 0
         for record in records[3:]:
             spool.append(record)

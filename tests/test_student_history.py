@@ -1,8 +1,4 @@
 import dataclasses
-import subprocess
-import sys
-from contextlib import contextmanager
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -12,21 +8,6 @@ from studyrec_lib.errors import WarehouseLocked
 from studyrec_lib.ingest import ingest_file
 from studyrec_lib.schema import COLUMNS, grade_for_total
 from studyrec_lib.student_history import MAX_WEAK_SUBJECTS, WeakSubjectsCache, weak_subjects
-
-HOLD = "import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('held', flush=True); sys.stdin.readline()"
-
-
-@contextmanager
-def held(path: Path):
-    """Another process holds the warehouse (read-write) until the block ends."""
-    process = subprocess.Popen([sys.executable, "-c", HOLD, str(path)], stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout.readline().strip() == "held"
-        yield process
-    finally:
-        process.stdin.close()  # the holder's readline returns: it exits and lets go of the file
-        process.wait(timeout=30)
 
 
 def _row(student: str, semester: int, subject: str, total: float | None) -> dict:
@@ -101,19 +82,19 @@ def test_weak_subjects_of_other_students(history):
     assert weak_subjects("nobody", history) == []
 
 
-def test_weak_subjects_raise_warehouse_locked_while_another_process_holds_it(history):
+def test_weak_subjects_raise_warehouse_locked_while_another_process_holds_it(history, hold_warehouse):
     quick = dataclasses.replace(history, lock_timeout_s=0.2)
-    with held(quick.warehouse), pytest.raises(WarehouseLocked):
+    with hold_warehouse(quick.warehouse), pytest.raises(WarehouseLocked):
         weak_subjects("S1", quick)
 
 
-def test_cache_answers_with_a_warning_while_the_warehouse_is_busy(history):
+def test_cache_answers_with_a_warning_while_the_warehouse_is_busy(history, hold_warehouse):
     quick = dataclasses.replace(history, lock_timeout_s=0.2)
     cache = WeakSubjectsCache(quick, ttl_s=0)  # every call tries a fresh read
     fresh, warning = cache.get("S1")
     assert warning is None
     assert _tuples(fresh) == EXPECTED[:5]
-    with held(quick.warehouse):
+    with hold_warehouse(quick.warehouse):
         stale, warning = cache.get("S1")
         assert stale == fresh
         assert warning == "weak subjects may be out of date: the warehouse is busy"
@@ -125,11 +106,11 @@ def test_cache_answers_with_a_warning_while_the_warehouse_is_busy(history):
     assert [w["subject"] for w in again] == ["Mathematics", "Art"]
 
 
-def test_cache_within_its_ttl_does_not_read_the_warehouse(history):
+def test_cache_within_its_ttl_does_not_read_the_warehouse(history, hold_warehouse):
     quick = dataclasses.replace(history, lock_timeout_s=0.2)
     cache = WeakSubjectsCache(quick, ttl_s=3600)
     fresh, _ = cache.get("S1")
-    with held(quick.warehouse):
+    with hold_warehouse(quick.warehouse):
         cached, warning = cache.get("S1")
     assert warning is None
     assert cached == fresh
