@@ -18,9 +18,10 @@ folds (G2 for A, G1 for B, training mean / most common class for C) as a check o
 Speed: the full protocol is 20 x 10 x 3 = 600 outer folds, i.e. 1,200 train() calls. Outer folds run in
 parallel (``--jobs`` processes, default 2) and train() then runs its candidate fits sequentially inside
 each process, so the 2 cores are not oversubscribed (``--jobs 1`` runs the outer folds one by one and lets
-train() use its own 2 jobs). train()'s inner CV defaults to 2 folds here: on a 2-core machine one run of
-all three setups takes about 110 s with 2 inner folds (~36 min for 20 runs) but about 165 s with 3
-(~55 min); ``--inner-folds 3`` gives the slower, less noisy selection.
+train() use its own 2 jobs). train()'s inner CV defaults to 2 folds here: on an otherwise idle 2-core
+machine one run of all three setups takes about 110 s with 2 inner folds (~37 min for 20 runs, ~4,600
+CPU-seconds) but about 165 s with 3 (~55 min); other load on the machine stretches this.
+``--inner-folds 3`` gives the slower, less noisy selection.
 
 Prints progress to stderr, then a table and JSON lines to stdout.
 """
