@@ -18,6 +18,7 @@ import pandas as pd
 from . import warehouse
 from .config import Settings, load_settings
 from .errors import StudyRecError
+from .ingest import file_sha256 as sha256_of  # one implementation of a file's sha256
 
 TASKS = ("regression", "classification")
 VERSION_FORMAT = "%Y%m%d%H%M%S"
@@ -25,14 +26,6 @@ VERSION_FORMAT = "%Y%m%d%H%M%S"
 
 class RegistryError(StudyRecError):
     """Unknown version, or an artifact that must not be loaded."""
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _utc_now() -> datetime:
