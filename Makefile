@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 EXAMPLE := data/example/students.csv
 
-.PHONY: setup run test lint bench bench-real api lab clean
+.PHONY: setup browser run test lint bench bench-real api app lab clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,23 +15,27 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+browser:
+	sh scripts/ensure_chromium.sh
+
 $(EXAMPLE): | $(STAMP)
 	$(PY) scripts/generate_example_dataset.py --students 120 --open-semesters 1 --output $(EXAMPLE)
 
 run: $(STAMP) $(EXAMPLE)
 	$(VENV)/bin/studyrec pipeline $(EXAMPLE)
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(VENV)/bin/ruff check studyrec_lib tests scripts benchmarks
 	$(PY) -m pytest
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check studyrec_lib tests scripts benchmarks
 
-bench: $(STAMP)
+bench: $(STAMP) browser
 	$(PY) benchmarks/bench_ingest.py
 	$(PY) benchmarks/bench_train.py --pipeline
 	$(PY) benchmarks/bench_predict.py
+	$(PY) benchmarks/bench_app.py
 	$(PY) benchmarks/real_uci.py --data ../shared/data/real/uci-student-por.csv --repeats 2
 
 bench-real: $(STAMP)
@@ -39,6 +43,9 @@ bench-real: $(STAMP)
 
 api: $(STAMP)
 	$(VENV)/bin/studyrec serve --host 127.0.0.1 --port 8000
+
+app: $(STAMP)
+	$(VENV)/bin/studyrec app --host 127.0.0.1 --port 8866
 
 lab: $(STAMP)
 	$(PY) -m uv pip install --quiet --python $(PY) "jupyterlab>=4.2,<5"

@@ -198,6 +198,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_app(args: argparse.Namespace) -> int:
+    from .app_server import AppServerOptions, serve_app
+
+    options = AppServerOptions(host=args.host, port=args.port, pool_size=args.pool_size,
+                               preheat=args.pool_size > 0, cull_idle_timeout_s=args.cull_idle_timeout)
+    return serve_app(_settings(args), options)
+
+
 def cmd_tokens(args: argparse.Namespace) -> int:
     from . import tokens
 
@@ -288,6 +296,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.set_defaults(handler=cmd_serve)
+
+    app = sub.add_parser("app", parents=[common], help="serve the student app (Voila) with preheated kernels")
+    app.add_argument("--host", default="127.0.0.1")
+    app.add_argument("--port", type=int, default=8866)
+    app.add_argument("--pool-size", type=int, default=2, help="preheated kernels kept ready (0: no preheating)")
+    app.add_argument("--cull-idle-timeout", type=int, default=900, help="seconds before an idle kernel is stopped")
+    app.set_defaults(handler=cmd_app)
 
     token_parser = sub.add_parser("tokens", parents=[common], help="create, revoke or list API tokens")
     token_parser.add_argument("action", choices=("create", "revoke", "list"))
