@@ -5,9 +5,10 @@ from studyrec_lib import candidates, example_data, metrics
 from studyrec_lib.tasks import STUDENT_TASK
 from studyrec_lib.train import INTERVAL_LEVEL, MIN_TRAINING_ROWS, TrainingRefused, train
 
-REGRESSION_CANDIDATES = {"naive", "ridge", "hist_gradient_boosting", "random_forest", "gradient_boosting"}
-CLASSIFICATION_CANDIDATES = {"naive", "logistic_regression", "hist_gradient_boosting", "grade_from_marks",
-                             "random_forest", "gradient_boosting"}
+REGRESSION_CANDIDATES = {"naive", "ridge", "decision_tree", "hist_gradient_boosting", "random_forest",
+                         "gradient_boosting"}
+CLASSIFICATION_CANDIDATES = {"naive", "logistic_regression", "decision_tree", "hist_gradient_boosting",
+                             "grade_from_marks", "random_forest", "gradient_boosting"}
 
 
 @pytest.fixture(scope="module")
