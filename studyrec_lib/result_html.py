@@ -46,7 +46,7 @@ def _probability_bars(probabilities: dict[str, float], predicted: str) -> str:
 def _improvement(best: dict | None, grade: str) -> str:
     if best is None:
         return "<p>Every mark you can still change is already at its maximum.</p>"
-    change = f'{escape(best["change"])} -> {escape(best["new_grade"])}'
+    change = escape(f'{best["change"]} -> {best["new_grade"]}')
     if best["grade_steps"] > 0:
         return f'<p class="studyrec-improvement">Biggest single step up: <b>{change}</b>.</p>'
     return (f'<p class="studyrec-improvement">No single step changes your grade {escape(grade)}; the most '
