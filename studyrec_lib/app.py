@@ -85,8 +85,8 @@ class StudentApp:
         """Show the form when a model is active, else the message that says how to train one."""
         try:
             models = self.predictor.models()
-        except NoActiveModel as error:
-            self._show_message(no_model_html(str(error)))
+        except NoActiveModel:
+            self._show_message(no_model_html("No trained model is active yet."))
             return
         except StudyRecError as error:  # e.g. an artifact that fails its sha256 check
             self._show_message(no_model_html(f"the active model cannot be used: {error}"))

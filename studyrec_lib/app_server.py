@@ -1,8 +1,9 @@
 """Serve the student app with Voila: loopback by default, a preheated kernel pool, idle kernels culled.
 
 Preheating runs the notebook in ``pool_size`` kernels before anyone asks, so a page opens without waiting
-for a kernel start and the model load. Every page holds a kernel (~200 MB with scikit-learn), so kernels
-idle for ``cull_idle_timeout_s`` are shut down.
+for a kernel start and the model load. Every page holds a kernel (~200 MB with scikit-learn). Voila 0.5's
+shutdown request on tab close is refused (no _xsrf token, voila-dashboards/voila#1458), so kernels with no
+open page are culled after ``cull_idle_timeout_s``; a page still open keeps its kernel.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ class AppServerOptions:
     pool_size: int = 2
     preheat: bool = True
     cull_interval_s: int = 60
-    cull_idle_timeout_s: int = 900
+    cull_idle_timeout_s: int = 120
 
 
 def voila_command(options: AppServerOptions, notebook: Path = APP_NOTEBOOK) -> list[str]:

@@ -70,6 +70,62 @@ def cmd_pipeline(args: argparse.Namespace) -> int:
     return _exit_code(summary)
 
 
+EXIT_ALERT = 3  # monitoring found drift or a feedback warning (cron can mail on it)
+
+
+def _monitor_exit_code(summary: dict) -> int:
+    if summary["status"] != "succeeded":
+        return EXIT_ERROR
+    drift, feedback = summary.get("drift") or {}, summary.get("feedback") or {}
+    return EXIT_ALERT if drift.get("status") == "drift" or feedback.get("status") == "warning" else EXIT_OK
+
+
+def _report_monitor(summary: dict, as_json: bool) -> None:
+    drift, feedback = summary.get("drift") or {}, summary.get("feedback") or {}
+    decision = summary.get("decision") or {}
+    if as_json:
+        _print_json({"run_id": summary["run_id"], "status": summary["status"], "error": summary.get("error"),
+                     "drift": {k: drift.get(k) for k in ("status", "score", "samples", "threshold", "alerts")}
+                     if drift else None,
+                     "feedback": {k: v for k, v in feedback.items() if k not in ("per_subject", "per_source")}
+                     if feedback else None,
+                     "decision": decision, "report": summary.get("report")})
+        return
+    print(f"run {summary['run_id']}: {summary['status']}")
+    if drift:
+        print(f"drift: {drift['status']} (score {drift['score']:.2f}, {drift['samples']} rows, "
+              f"threshold {drift['threshold']:g})")
+    if feedback:
+        print(f"feedback: {feedback['status']} ({feedback['samples']} predictions with outcomes)")
+    for reason in decision.get("reasons", []):
+        print(f"- {reason}")
+    if summary.get("error"):
+        print(f"error: {summary['error']}", file=sys.stderr)
+    print(f"report: {summary.get('report')}")
+
+
+def cmd_monitor(args: argparse.Namespace) -> int:
+    from .monitoring import run_monitor
+
+    summary = run_monitor(_settings(args), "monitor", progress=not args.json, lookback_days=args.lookback_days,
+                          min_samples=args.min_samples, drift_threshold=args.drift_threshold,
+                          auto_retrain=args.auto_retrain, feedback_lookback_days=args.feedback_lookback_days,
+                          feedback_min_samples=args.feedback_min_samples, mae_alert=args.mae_alert,
+                          accuracy_alert=args.accuracy_alert)
+    _report_monitor(summary, args.json)
+    return _monitor_exit_code(summary)
+
+
+def cmd_feedback(args: argparse.Namespace) -> int:
+    from .monitoring import run_monitor
+
+    summary = run_monitor(_settings(args), "feedback", progress=not args.json,
+                          feedback_lookback_days=args.lookback_days, feedback_min_samples=args.min_samples,
+                          mae_alert=args.mae_alert, accuracy_alert=args.accuracy_alert)
+    _report_monitor(summary, args.json)
+    return _monitor_exit_code(summary)
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     from .registry import list_versions
 
@@ -276,6 +332,24 @@ def build_parser() -> argparse.ArgumentParser:
                    ).set_defaults(handler=cmd_train)
     sub.add_parser("pipeline", parents=[common, ingest_options, folds], help="ingest, train and evaluate"
                    ).set_defaults(handler=cmd_pipeline)
+    alerts = argparse.ArgumentParser(add_help=False)
+    alerts.add_argument("--mae-alert", type=float, default=8.0, help="feedback warns when MAE >= this")
+    alerts.add_argument("--accuracy-alert", type=float, default=0.55, help="feedback warns when accuracy <= this")
+    monitor = sub.add_parser("monitor", parents=[common, alerts],
+                             help="run 04_monitor: drift and feedback; exit 3 on an alert")
+    monitor.add_argument("--lookback-days", type=float, default=30)
+    monitor.add_argument("--min-samples", type=int, default=50)
+    monitor.add_argument("--drift-threshold", type=float, default=0.35,
+                         help="alert when a feature may have moved this many training SDs (significant shifts)")
+    monitor.add_argument("--auto-retrain", action="store_true", help="retrain on drift; activate only past the gate")
+    monitor.add_argument("--feedback-lookback-days", type=float, default=180)
+    monitor.add_argument("--feedback-min-samples", type=int, default=30)
+    monitor.set_defaults(handler=cmd_monitor)
+    feedback = sub.add_parser("feedback", parents=[common, alerts],
+                              help="compare logged predictions with real outcomes; exit 3 on a warning")
+    feedback.add_argument("--lookback-days", type=float, default=180)
+    feedback.add_argument("--min-samples", type=int, default=30)
+    feedback.set_defaults(handler=cmd_feedback)
     sub.add_parser("models", parents=[common], help="list registered model versions").set_defaults(
         handler=cmd_models)
     activate = sub.add_parser("activate", parents=[common], help="activate (or roll back to) a model version")
@@ -301,7 +375,8 @@ def build_parser() -> argparse.ArgumentParser:
     app.add_argument("--host", default="127.0.0.1")
     app.add_argument("--port", type=int, default=8866)
     app.add_argument("--pool-size", type=int, default=2, help="preheated kernels kept ready (0: no preheating)")
-    app.add_argument("--cull-idle-timeout", type=int, default=900, help="seconds before an idle kernel is stopped")
+    app.add_argument("--cull-idle-timeout", type=int, default=120,
+                     help="seconds before a kernel with no open page is stopped")
     app.set_defaults(handler=cmd_app)
 
     token_parser = sub.add_parser("tokens", parents=[common], help="create, revoke or list API tokens")

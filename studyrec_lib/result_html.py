@@ -46,6 +46,8 @@ def _probability_bars(probabilities: dict[str, float], predicted: str) -> str:
 def _improvement(best: dict | None, grade: str) -> str:
     if best is None:
         return "<p>Every mark you can still change is already at its maximum.</p>"
+    if best["grade_steps"] <= 0 and grade == GRADES[0]:
+        return '<p class="studyrec-improvement">You are on track for the top grade: keep it up.</p>'
     change = escape(f'{best["change"]} -> {best["new_grade"]}')
     if best["grade_steps"] > 0:
         return f'<p class="studyrec-improvement">Biggest single step up: <b>{change}</b>.</p>'

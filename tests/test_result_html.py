@@ -35,6 +35,10 @@ def test_improvement_is_shown_as_change_and_new_grade():
                                         "new_grade": "B", "grade_steps": 0, "new_predicted_total": 64.0})
     assert "No single step changes your grade B" in render_result(no_step)
     assert "already at its maximum" in render_result(_result(best_improvement=None))
+    top = _result(predicted_grade="A+", best_improvement={"change": "+2 quiz marks", "field": "quiz_marks", "step": 2.0,
+                                                          "new_grade": "A+", "grade_steps": 0,
+                                                          "new_predicted_total": 90.0})
+    assert "on track for the top grade" in render_result(top) and "-&gt; A+" not in render_result(top)
 
 
 def test_plan_links_open_in_a_new_tab_with_escaped_urls():

@@ -1,0 +1,336 @@
+"""The student app served by a real Voila on 127.0.0.1, driven in Debian's Chromium with Playwright.
+
+One Voila (preheated pool) serves the trained warehouse and one plain Voila (no preheating) serves an
+empty one; each starts once for this module, as does the browser. Every test opens its own page, so each
+takes a kernel of its own, as a student would.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import struct
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from studyrec_lib import warehouse
+from studyrec_lib.app_server import APP_NOTEBOOK, AppServerOptions, voila_command, voila_environment
+from studyrec_lib.config import ENV_RUNS, ENV_WAREHOUSE, PROJECT_ROOT, Settings, load_settings
+from studyrec_lib.predict import Predictor
+from studyrec_lib.schema import GRADES
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARTIFACTS = PROJECT_ROOT / "test-artifacts"
+POOL_FILLED = "is filled with"
+START_TIMEOUT_S = 180  # a loaded 2-core machine can take 20-40 s to fill the pool
+UI_TIMEOUT_MS = 90_000  # a page may have to wait for a kernel start and the model load
+LOG_TIMEOUT_S = 20
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+VIEWPORT = {"width": 1280, "height": 900}
+NUMBER_FIELDS = ("semester", "assignment_marks", "quiz_marks", "attendance_percentage", "midterm_marks",
+                 "previous_cgpa")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class VoilaServer:
+    process: subprocess.Popen
+    url: str
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def wait_ready(self, pool_filled: bool) -> None:
+        """Until the port answers and, with preheating, the pool is filled (kernels started)."""
+        port = int(self.url.rsplit(":", 1)[1].rstrip("/"))
+        deadline = time.monotonic() + START_TIMEOUT_S
+        listening = False
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"voila exited ({self.process.returncode}):\n{self.log()[-3000:]}")
+            if not listening:
+                with socket.socket() as sock:
+                    sock.settimeout(1)
+                    listening = sock.connect_ex(("127.0.0.1", port)) == 0
+            if listening and (not pool_filled or POOL_FILLED in self.log()):
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"voila was not ready within {START_TIMEOUT_S} s:\n{self.log()[-3000:]}")
+
+    def stop(self) -> None:
+        """SIGTERM to Voila's process group (Voila shuts its kernels down), then SIGKILL whatever is left.
+
+        Kernels run in sessions of their own, so they are found as Voila's descendants before it stops.
+        """
+        try:
+            tree = psutil.Process(self.process.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            tree = []
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+        _, alive = psutil.wait_procs(tree, timeout=10)
+        for child in alive:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                child.kill()
+        psutil.wait_procs(alive, timeout=10)
+
+
+def start_voila(settings: Settings, options: AppServerOptions, root: Path) -> VoilaServer:
+    """Voila in a new session, with Jupyter's data, runtime and config folders (and IPython's) in ``root``."""
+    env = voila_environment(settings)
+    for name in ("JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTER_CONFIG_DIR", "IPYTHONDIR"):
+        folder = root / name.lower()
+        folder.mkdir(parents=True, exist_ok=True)
+        env[name] = str(folder)
+    log_path = root / "voila.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(voila_command(options), env=env, stdin=subprocess.DEVNULL, stdout=log,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+    server = VoilaServer(process, f"http://{options.host}:{options.port}/", log_path)
+    try:
+        server.wait_ready(pool_filled=options.preheat and options.pool_size > 0)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture(scope="module")
+def app_url(trained_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app over the trained warehouse, with a preheated pool of two kernels."""
+    options = AppServerOptions(port=_free_port(), pool_size=2, preheat=True)
+    server = start_voila(trained_settings, options, tmp_path_factory.mktemp("voila-trained"))
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def empty_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    root = tmp_path_factory.mktemp("empty")
+    return load_settings(warehouse=root / "warehouse.duckdb", runs_dir=root / "runs")
+
+
+@pytest.fixture(scope="module")
+def no_model_url(empty_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app over a warehouse with no model, served by plain Voila (a kernel starts per page)."""
+    options = AppServerOptions(port=_free_port(), preheat=False)
+    server = start_voila(empty_settings, options, tmp_path_factory.mktemp("voila-empty"))
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(UI_TIMEOUT_MS)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def open_app(page: Page, url: str) -> None:
+    """Open the app and wait until the form can be used."""
+    page.goto(url, wait_until="commit", timeout=UI_TIMEOUT_MS)
+    expect(page.locator(".studyrec-predict")).to_be_enabled(timeout=UI_TIMEOUT_MS)
+
+
+def fill_form(page: Page, payload: dict) -> None:
+    """Type each number and leave the field (a FloatText sends its value on change), choose the subject."""
+    page.locator(".studyrec-input-subject select").select_option(label=payload["subject"])
+    for name in NUMBER_FIELDS:
+        box = page.locator(f".studyrec-input-{name} input")
+        box.fill(f"{payload[name]:g}")
+        box.press("Tab")
+
+
+def subjects(page: Page) -> list[str]:
+    return [text.strip() for text in page.locator(".studyrec-input-subject select option").all_inner_texts()]
+
+
+def field_error(page: Page, name: str):
+    """The error shown in the same row as the field ``name``."""
+    row = page.locator(".widget-hbox", has=page.locator(f".studyrec-input-{name}"))
+    return row.locator(f".studyrec-error-{name} .studyrec-field-error")
+
+
+def full_page_screenshot(page: Page, path: Path) -> tuple[int, int]:
+    """Save the whole app as a PNG; returns its (width, height) in pixels.
+
+    Voila scrolls inside ``#rendered_cells``, not the document, so Playwright's full-page screenshot alone
+    shows one viewport: grow the viewport to the content first.
+    """
+    height = page.evaluate("""() => Math.max(document.documentElement.scrollHeight,
+                                            document.querySelector('#rendered_cells')?.scrollHeight ?? 0)""")
+    page.set_viewport_size({"width": page.viewport_size["width"], "height": height + 40})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    page.screenshot(path=str(path), full_page=True)
+    data = path.read_bytes()
+    assert len(data) > 100
+    assert data[:8] == PNG_SIGNATURE
+    assert data[12:16] == b"IHDR"
+    return struct.unpack(">II", data[16:24])
+
+
+def test_prediction_in_the_page_is_the_prediction_core(page: Page, app_url: str,
+                                                       trained_settings: Settings) -> None:
+    open_app(page, app_url)
+    options = subjects(page)
+    assert len(options) >= 2
+    payload = {"semester": 5, "subject": options[-1], "assignment_marks": 4.5, "quiz_marks": 8.5,
+               "attendance_percentage": 92, "midterm_marks": 24.5, "previous_cgpa": 3.4}
+    fill_form(page, payload)
+    page.locator(".studyrec-predict").click()
+    grade = page.locator(".studyrec-grade[data-grade]")
+    expect(grade).to_be_visible()
+
+    expected = Predictor(trained_settings).predict(payload)
+    assert grade.get_attribute("data-grade") == expected["predicted_grade"]
+    rows = page.locator("tr.studyrec-prob[data-grade][data-p]")
+    shown = {row.get_attribute("data-grade"): row.get_attribute("data-p") for row in rows.all()}
+    assert shown == {g: f"{p:.4f}" for g, p in expected["grade_probabilities"].items()}
+    assert set(shown) == set(GRADES)
+    final = float(page.locator(".studyrec-final[data-value]").get_attribute("data-value"))
+    total = float(page.locator(".studyrec-total[data-value]").get_attribute("data-value"))
+    assert final == pytest.approx(expected["predicted_final_marks"], abs=1e-9)
+    assert total == pytest.approx(expected["predicted_total"], abs=1e-9)
+
+    _, height = full_page_screenshot(page, ARTIFACTS / "app_prediction.png")
+    assert height > VIEWPORT["height"]  # the whole result, down to the study plan, not one screen of it
+
+
+def test_out_of_range_marks_are_explained_next_to_their_field(page: Page, app_url: str) -> None:
+    open_app(page, app_url)
+    for name, value in (("attendance_percentage", "130"), ("semester", "2.5")):
+        box = page.locator(f".studyrec-input-{name} input")
+        box.fill(value)
+        box.press("Tab")
+    expect(field_error(page, "attendance_percentage")).to_have_text("must be a number from 0 to 100")
+    expect(field_error(page, "semester")).to_contain_text("whole number")
+    expect(page.locator(".studyrec-error-quiz_marks .studyrec-field-error")).to_have_count(0)
+
+    page.locator(".studyrec-predict").click()
+    expect(page.locator(".studyrec-fix")).to_be_visible()
+    expect(page.locator(".studyrec-grade")).to_have_count(0)
+    expect(field_error(page, "attendance_percentage")).to_have_text("must be a number from 0 to 100")
+
+
+def test_app_predictions_are_logged(page: Page, app_url: str, trained_settings: Settings) -> None:
+    open_app(page, app_url)
+    payload = {"semester": 7, "subject": subjects(page)[0], "assignment_marks": 2.25, "quiz_marks": 7.75,
+               "attendance_percentage": 67.5, "midterm_marks": 13.25, "previous_cgpa": 2.65}
+    fill_form(page, payload)
+    page.locator(".studyrec-predict").click()
+    expect(page.locator(".studyrec-grade")).to_be_visible()
+
+    expected = {name: float(value) if name in NUMBER_FIELDS else value for name, value in payload.items()}
+    deadline = time.monotonic() + LOG_TIMEOUT_S
+    logged: list[dict] = []
+    while time.monotonic() < deadline:
+        rows = warehouse.query_frame("SELECT inputs, status FROM prediction_log WHERE source = 'app'",
+                                     settings=trained_settings)
+        logged = [{**json.loads(row.inputs), "status": row.status} for row in rows.itertuples()]
+        if {**expected, "status": "ok"} in logged:
+            return
+        time.sleep(0.25)
+    raise AssertionError(f"no app prediction with inputs {expected} in prediction_log after {LOG_TIMEOUT_S} s; "
+                         f"found {logged}")
+
+
+def test_no_model_page_says_how_to_train(page: Page, no_model_url: str) -> None:
+    page.goto(no_model_url, wait_until="commit", timeout=UI_TIMEOUT_MS)
+    message = page.locator(".studyrec-no-model")
+    expect(message).to_contain_text("make run", timeout=UI_TIMEOUT_MS)
+    expect(page.locator(".studyrec-check-again")).to_be_visible()
+    expect(page.locator(".studyrec-predict")).to_have_count(0)
+
+    full_page_screenshot(page, ARTIFACTS / "app_no_model.png")
+
+
+def test_voila_command_serves_the_notebook_on_loopback_with_a_preheated_pool() -> None:
+    options = AppServerOptions(port=8123, pool_size=3, cull_interval_s=30, cull_idle_timeout_s=600)
+    command = voila_command(options)
+    assert Path(command[0]).name == "voila"
+    assert command[1] == str(APP_NOTEBOOK)
+    for flag in ("--no-browser", "--Voila.ip=127.0.0.1", "--Voila.port=8123", "--preheat_kernel=True",
+                 "--pool_size=3", "--MappingKernelManager.cull_interval=30",
+                 "--MappingKernelManager.cull_idle_timeout=600", "--MappingKernelManager.cull_connected=False"):
+        assert flag in command
+    assert "--preheat_kernel=False" not in command
+
+
+@pytest.mark.parametrize("options", [AppServerOptions(preheat=False), AppServerOptions(pool_size=0)])
+def test_voila_command_without_preheating(options: AppServerOptions) -> None:
+    command = voila_command(options)
+    assert "--preheat_kernel=False" in command
+    assert "--preheat_kernel=True" not in command
+    assert not any(part.startswith("--pool_size") for part in command)
+    assert "--MappingKernelManager.cull_idle_timeout=120" in command
+
+
+def test_voila_command_other_notebook_and_host(tmp_path: Path) -> None:
+    notebook = tmp_path / "other.ipynb"
+    command = voila_command(AppServerOptions(host="0.0.0.0", port=9000), notebook=notebook)
+    assert command[1] == str(notebook)
+    assert "--Voila.ip=0.0.0.0" in command
+    assert "--Voila.port=9000" in command
+
+
+def test_voila_environment_points_kernels_at_the_settings_warehouse(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    relative = load_settings(warehouse="here/warehouse.duckdb", runs_dir="here/runs")
+    base = {"PATH": "/usr/bin", ENV_WAREHOUSE: "/elsewhere/w.duckdb"}
+    env = voila_environment(relative, base=base)
+    assert Path(env[ENV_WAREHOUSE]).is_absolute()
+    assert env[ENV_WAREHOUSE] == str(tmp_path.resolve() / "here" / "warehouse.duckdb")
+    assert env[ENV_RUNS] == str(tmp_path.resolve() / "here" / "runs")
+    assert env["PATH"] == "/usr/bin"
+    assert base[ENV_WAREHOUSE] == "/elsewhere/w.duckdb"  # the base is not changed
+
+
+def test_voila_environment_defaults_to_this_process_environment(settings: Settings,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STUDYREC_TEST_MARKER", "kept")
+    env = voila_environment(settings)
+    assert env["STUDYREC_TEST_MARKER"] == "kept"
+    assert env[ENV_WAREHOUSE] == str(settings.warehouse)
+    assert os.environ.get(ENV_WAREHOUSE) != env[ENV_WAREHOUSE]
