@@ -6,6 +6,11 @@ difficulty + Gaussian noise with standard deviation 4.0 marks (FINAL_MARKS_NOISE
 reach an RMSE below about 4.0 on this data.
 
     python scripts/generate_example_dataset.py --students 120 --output data/example/students.csv
+
+Shifted data for drift demonstrations (values stay within the ingest ranges; grades follow the totals):
+
+    python scripts/generate_example_dataset.py --students 40 --seed 11 --output shifted.csv \
+        --shift attendance_percentage=-0.5 --scale quiz_marks=0.8 --new-subject Robotics --new-subject-share 0.2
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import argparse
 
 from studyrec_lib import example_data
+from studyrec_lib.shifted_data import parse_assignments, shift_frame
 
 
 def main() -> None:
@@ -23,8 +29,19 @@ def main() -> None:
     parser.add_argument("--format", choices=("csv", "xlsx"), default=None, help="default: from the file name")
     parser.add_argument("--open-semesters", type=int, default=0,
                         help="leave final marks and grade empty in the last N semesters (not over yet)")
+    parser.add_argument("--shift", action="append", metavar="FIELD=SD",
+                        help="move a feature by SD of its standard deviations (repeatable)")
+    parser.add_argument("--scale", action="append", metavar="FIELD=FACTOR", help="multiply a feature (repeatable)")
+    parser.add_argument("--new-subject", help="a subject the models never saw, given to a share of rows")
+    parser.add_argument("--new-subject-share", type=float, default=0.2)
     args = parser.parse_args()
     frame = example_data.generate(args.students, seed=args.seed, open_semesters=args.open_semesters)
+    try:
+        shifts, scales = parse_assignments(args.shift, "--shift"), parse_assignments(args.scale, "--scale")
+    except ValueError as error:
+        parser.error(str(error))
+    if shifts or scales or args.new_subject:
+        frame = shift_frame(frame, shifts, scales, args.new_subject, args.new_subject_share, seed=args.seed)
     path = example_data.write(frame, args.output, args.format)
     print(f"wrote {len(frame):,} rows to {path} (final_marks noise sd {example_data.FINAL_MARKS_NOISE_SD})")
 

@@ -116,10 +116,14 @@ def run_ingest(path: str | Path | None = None, name: str | None = None, sheet: s
 
 
 def run_train(settings: Settings | None = None, n_folds: int = 5, progress: bool = True,
-              reason: str = "trained") -> dict:
-    """Execute 02_train and 03_evaluate on the warehouse's training examples in one run folder."""
+              reason: str = "trained", parent_run_id: str | None = None) -> dict:
+    """Execute 02_train and 03_evaluate on the warehouse's training examples in one run folder.
+
+    ``parent_run_id`` links a retraining run to the monitoring run that started it.
+    """
     settings = settings or load_settings()
-    run = start_run("train", {"n_folds": n_folds}, settings)
+    run = start_run("train", {"n_folds": n_folds, "reason": reason, "parent_run_id": parent_run_id}, settings,
+                    parent_run_id=parent_run_id)
     return _run_steps(run, [partial(_train_steps, run, n_folds, progress, reason)])
 
 

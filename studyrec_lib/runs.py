@@ -66,7 +66,8 @@ class Run:
         return Path(htmls[-1]) if htmls else None
 
 
-def start_run(kind: str, params: dict, settings: Settings | None = None, inputs: dict | None = None) -> Run:
+def start_run(kind: str, params: dict, settings: Settings | None = None, inputs: dict | None = None,
+              parent_run_id: str | None = None) -> Run:
     """Create the folder with params and provenance, and record the run as running."""
     settings = settings or load_settings()
     run_id = new_run_id(kind)
@@ -81,13 +82,15 @@ def start_run(kind: str, params: dict, settings: Settings | None = None, inputs:
         "git": git_commit(),
         "inputs": inputs or {},
         "warehouse": str(settings.warehouse),
+        "parent_run_id": parent_run_id,
     }
     (folder / "provenance.json").write_text(json.dumps(provenance, indent=2, default=str))
     (folder / "packages.json").write_text(json.dumps(package_versions(), indent=2))
     with warehouse.transaction(settings) as con:
         con.execute(
-            "INSERT INTO runs (run_id, kind, params, status, started_at, folder) VALUES (?, ?, ?, 'running', ?, ?)",
-            [run_id, kind, json.dumps(params, default=str), _utc_now(), str(folder)],
+            "INSERT INTO runs (run_id, kind, params, status, started_at, folder, parent_run_id) "
+            "VALUES (?, ?, ?, 'running', ?, ?, ?)",
+            [run_id, kind, json.dumps(params, default=str), _utc_now(), str(folder), parent_run_id],
         )
     return run
 
