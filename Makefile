@@ -36,6 +36,7 @@ bench: $(STAMP) browser
 	$(PY) benchmarks/bench_train.py --pipeline
 	$(PY) benchmarks/bench_predict.py
 	$(PY) benchmarks/bench_app.py
+	$(PY) benchmarks/bench_monitor.py
 	$(PY) benchmarks/real_uci.py --data ../shared/data/real/uci-student-por.csv --repeats 2
 
 bench-real: $(STAMP)
@@ -49,7 +50,7 @@ app: $(STAMP)
 
 lab: $(STAMP)
 	$(PY) -m uv pip install --quiet --python $(PY) "jupyterlab>=4.2,<5"
-	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --no-browser notebooks
+	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --no-browser --ServerApp.root_dir=. $$(test "$$(id -u)" = 0 && echo --allow-root)
 
 clean:
 	rm -rf $(VENV) runs/*/ warehouse.duckdb warehouse.duckdb.wal

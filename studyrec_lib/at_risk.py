@@ -9,7 +9,9 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from . import exports
+from .config import Settings
 from .signals import weak_signals
+from .spool import PredictionSpool, new_record
 from .tasks import STUDENT_TASK, Task
 
 FAILING_GRADES = ("D", "F")
@@ -47,3 +49,28 @@ def export(at_risk: pd.DataFrame, run_dir: Path) -> dict[str, Path]:
         "csv": exports.write_csv(flagged, Path(run_dir) / "at_risk.csv"),
         "xlsx": exports.write_xlsx(flagged, Path(run_dir) / "at_risk.xlsx", sheet="at risk"),
     }
+
+
+def log_predictions(open_rows: pd.DataFrame, regressor: BaseEstimator, classifier: BaseEstimator,
+                    versions: dict[str, str], settings: Settings, task: Task = STUDENT_TASK) -> int:
+    """Every open row's prediction into prediction_log (source at_risk): feedback later meets the outcome."""
+    if open_rows.empty:
+        return 0
+    X = open_rows[task.features]
+    low, high = task.marks_range
+    marks = np.clip(regressor.predict(X), low, high)
+    proba = classifier.predict_proba(X)
+    classes = np.asarray(classifier.classes_).astype(str)
+    spool = PredictionSpool(settings, source="at_risk")
+    try:
+        for i, row in enumerate(open_rows[["student_id", *task.features]].itertuples(index=False)):
+            inputs = {name: (value if name in task.categorical_features else float(value))
+                      for name, value in zip(task.features, row[1:], strict=True)}
+            result = {"predicted_final_marks": round(float(marks[i]), 2),
+                      "predicted_grade": str(classes[int(np.argmax(proba[i]))]),
+                      "grade_probabilities": {g: round(float(p), 4) for g, p in zip(classes, proba[i], strict=True)},
+                      "model_versions": dict(versions)}
+            spool.append(new_record("at_risk", str(row[0]), inputs, result, 0.0))
+    finally:
+        spool.close()
+    return len(open_rows)

@@ -216,6 +216,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 def _predict_file(args: argparse.Namespace, predictor, spool) -> int:
     from .exports import write_csv, write_xlsx
     from .ingest import file_sha256
+    from .schema import GRADES
     from .spool import new_record
 
     source = Path(args.input)
@@ -231,6 +232,7 @@ def _predict_file(args: argparse.Namespace, predictor, spool) -> int:
                                     {k: row.get(k) for k in frame.columns}, {
                                         "predicted_final_marks": row["predicted_final_marks"],
                                         "predicted_grade": row["predicted_grade"],
+                                        "grade_probabilities": {g: row[f"p_{g}"] for g in GRADES},
                                         "model_versions": predictor.models().versions}, 0.0))
     output = Path(args.output)
     (write_xlsx if output.suffix.lower() == ".xlsx" else write_csv)(scored, output)

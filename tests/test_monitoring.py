@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from studyrec_lib import example_data, registry, warehouse
-from studyrec_lib.config import load_settings
+from studyrec_lib.config import PROJECT_ROOT, load_settings
 from studyrec_lib.drift import compute_drift
 from studyrec_lib.ingest import ingest_file
 from studyrec_lib.monitoring import (
@@ -190,3 +190,14 @@ def test_feedback_command_records_a_run_and_reports_insufficient_samples(monitor
     assert summary["feedback"]["status"] == "insufficient_samples" and summary["feedback"]["samples"] == 0
     runs = _runs(settings)
     assert runs["kind"].tolist() == ["feedback"] and runs["status"].tolist() == ["succeeded"]
+
+
+def test_cron_example_runs_the_feedback_job(monitored):
+    settings, _ = monitored
+    script = PROJECT_ROOT / "scripts" / "cron_monitor.sh"
+    env = {**os.environ, "STUDYREC_WAREHOUSE": str(settings.warehouse), "STUDYREC_RUNS": str(settings.runs_dir)}
+    completed = subprocess.run(["sh", str(script), "feedback"], capture_output=True, text=True, env=env, timeout=300)
+    assert completed.returncode == 0, completed.stderr
+    lines = completed.stdout.strip().splitlines()
+    assert lines[0].startswith("== ") and lines[-1] == "== exit 0"
+    assert json.loads(lines[-2])["feedback"]["status"] == "insufficient_samples"
