@@ -2,8 +2,8 @@
 
 import json
 import os
+import shutil
 import subprocess
-import sys
 
 import pandas as pd
 import pytest
@@ -45,14 +45,25 @@ def _train_and_activate(settings, root) -> dict:
     return summary["versions"]
 
 
-@pytest.fixture
-def monitored(tmp_path):
-    """A warehouse with 40 students trained and active, their upload 60 days old."""
-    settings = load_settings(warehouse=tmp_path / "warehouse.duckdb", runs_dir=tmp_path / "runs")
+@pytest.fixture(scope="module")
+def trained_template(tmp_path_factory):
+    """Trained once per module: 40 students, models active, their upload 60 days old."""
+    root = tmp_path_factory.mktemp("monitor-template")
+    settings = load_settings(warehouse=root / "warehouse.duckdb", runs_dir=root / "runs")
     cohort = example_data.generate(students=40, seed=5)
-    ingest_file(example_data.write(cohort, tmp_path / "cohort.csv"), settings=settings, progress=None)
-    versions = _train_and_activate(settings, tmp_path)
+    ingest_file(example_data.write(cohort, root / "cohort.csv"), settings=settings, progress=None)
+    versions = _train_and_activate(settings, root)
     _backdate_uploads(settings)
+    return settings, versions
+
+
+@pytest.fixture
+def monitored(tmp_path, trained_template):
+    """A copy of the template warehouse (and its active-models sidecar) that this test may change."""
+    template, versions = trained_template
+    settings = load_settings(warehouse=tmp_path / "warehouse.duckdb", runs_dir=tmp_path / "runs")
+    shutil.copy(template.warehouse, settings.warehouse)
+    shutil.copy(registry.active_sidecar(template), registry.active_sidecar(settings))
     return settings, versions
 
 
@@ -179,19 +190,6 @@ def test_monitor_without_an_active_model_fails_with_what_to_do(tmp_path):
     assert "no active model" in summary["error"] and "make run" in summary["error"]
 
 
-def test_feedback_command_records_a_run_and_reports_insufficient_samples(monitored):
-    settings, _ = monitored
-    env = {"STUDYREC_WAREHOUSE": str(settings.warehouse), "STUDYREC_RUNS": str(settings.runs_dir)}
-    completed = subprocess.run([sys.executable, "-m", "studyrec_lib.cli", "feedback", "--json", "--min-samples", "30"],
-                               capture_output=True, text=True, env={**os.environ, **env}, timeout=300)
-    assert completed.returncode == 0, completed.stderr
-    summary = json.loads(completed.stdout.strip().splitlines()[-1])
-    assert summary["status"] == "succeeded" and summary["drift"] is None
-    assert summary["feedback"]["status"] == "insufficient_samples" and summary["feedback"]["samples"] == 0
-    runs = _runs(settings)
-    assert runs["kind"].tolist() == ["feedback"] and runs["status"].tolist() == ["succeeded"]
-
-
 def test_cron_example_runs_the_feedback_job(monitored):
     settings, _ = monitored
     script = PROJECT_ROOT / "scripts" / "cron_monitor.sh"
@@ -200,4 +198,8 @@ def test_cron_example_runs_the_feedback_job(monitored):
     assert completed.returncode == 0, completed.stderr
     lines = completed.stdout.strip().splitlines()
     assert lines[0].startswith("== ") and lines[-1] == "== exit 0"
-    assert json.loads(lines[-2])["feedback"]["status"] == "insufficient_samples"
+    summary = json.loads(lines[-2])
+    assert summary["status"] == "succeeded" and summary["drift"] is None
+    assert summary["feedback"]["status"] == "insufficient_samples" and summary["feedback"]["samples"] == 0
+    runs = _runs(settings)
+    assert runs["kind"].tolist() == ["feedback"] and runs["status"].tolist() == ["succeeded"]
