@@ -10,7 +10,8 @@ EXAMPLE := data/example/students.csv
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check "uv>=0.4,<1"
-	$(PY) -m uv pip install --quiet --python $(PY) -e ".[test]"
+	$(PY) -m uv pip install --quiet --compile-bytecode --python $(PY) -e ".[test]"
+	$(PY) -m compileall -q studyrec_lib
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -11,9 +11,7 @@ import contextlib
 import dataclasses
 import json
 import os
-import threading
 import time
-from collections import deque
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -24,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, Stric
 from .config import Settings, load_settings
 from .errors import StudyRecError
 from .predict import InvalidInput, NoActiveModel, Predictor
+from .rate_limit import SharedRateLimiter, rate_limit_dir
 from .schema import FEATURE_COLUMNS, FIELDS_BY_NAME, GRADES
 from .spool import PredictionSpool, new_record
 from .student_history import WeakSubjectsCache
@@ -97,27 +96,6 @@ class PredictResponse(BaseModel):
     response_ms: float
 
 
-class RateLimiter:
-    """At most ``limit`` requests per ``window_s`` per key (sliding window)."""
-
-    def __init__(self, limit: int, window_s: float):
-        self.limit, self.window_s = limit, window_s
-        self._hits: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def retry_after(self, key: str) -> float | None:
-        """None when the request may go ahead (and count it); else seconds until it may."""
-        now = time.monotonic()
-        with self._lock:
-            hits = self._hits.setdefault(key, deque())
-            while hits and now - hits[0] >= self.window_s:
-                hits.popleft()
-            if len(hits) >= self.limit:
-                return self.window_s - (now - hits[0])
-            hits.append(now)
-            return None
-
-
 class DeclaredBodyLimit:
     """Plain ASGI middleware: a declared Content-Length over the limit gets 413 before the body is read.
 
@@ -163,7 +141,7 @@ def create_app(settings: Settings | None = None, config: ApiConfig | None = None
         state["predictor"] = Predictor(settings, resources=read_resources(settings).to_dict("records"))
         state["tokens"] = TokenStore(settings)
         state["weak"] = WeakSubjectsCache(quick)
-        state["limiter"] = RateLimiter(config.rate_limit, config.rate_window_s)
+        state["limiter"] = SharedRateLimiter(rate_limit_dir(settings), config.rate_limit, config.rate_window_s)
         state["spool"] = PredictionSpool(settings, source="api").start()
         with contextlib.suppress(StudyRecError):  # no model yet: requests get 503 until one is activated
             state["predictor"].models()  # load and check the active models before the first request

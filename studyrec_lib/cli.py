@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -249,10 +250,14 @@ def _predict_file(args: argparse.Namespace, predictor, spool) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from .api import create_app
+    from .config import ENV_RUNS, ENV_WAREHOUSE
 
-    uvicorn.run(create_app(_settings(args)), host=args.host, port=args.port, log_level="warning",
-                access_log=False)
+    settings = _settings(args)
+    # Every worker process builds the app from the environment (tokens, rate limits and models are shared
+    # through files beside the warehouse; each worker has its own prediction spool).
+    os.environ[ENV_WAREHOUSE], os.environ[ENV_RUNS] = str(settings.warehouse), str(settings.runs_dir)
+    uvicorn.run("studyrec_lib.api:create_app", factory=True, host=args.host, port=args.port,
+                workers=args.workers, log_level="warning", access_log=False)
     return EXIT_OK
 
 
@@ -371,6 +376,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", parents=[common], help="run the JSON API")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
+                       help="server processes (default: one per core, at most 2)")
     serve.set_defaults(handler=cmd_serve)
 
     app = sub.add_parser("app", parents=[common], help="serve the student app (Voila) with preheated kernels")

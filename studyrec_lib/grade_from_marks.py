@@ -37,6 +37,7 @@ class MarksGradeClassifier(ClassifierMixin, BaseEstimator):
         self.residuals_ = np.sort(marks - out_of_fold)
         self.regressor_ = clone(self.regressor).fit(X, marks)
         self.classes_ = np.unique(np.asarray(y).astype(str))
+        self.__dict__.pop("_band_matrix", None)  # built again for these classes
         return self
 
     def predict_marks(self, X: pd.DataFrame) -> np.ndarray:
@@ -50,7 +51,7 @@ class MarksGradeClassifier(ClassifierMixin, BaseEstimator):
         """Grade probabilities given predicted marks (unclipped) and the marks already known."""
         low, high = self.task.marks_range
         # S[i, j] = P(total_i >= threshold_j): the marks must reach threshold_j - known_i.
-        needed = np.array([t for _, t in self.task.grade_bands])[None, :] - known[:, None]
+        needed = np.array([t for _, t in self.task.grade_bands])[None, :] - np.asarray(known)[:, None]
         below = np.searchsorted(self.residuals_, needed - centre[:, None], side="left") / len(self.residuals_)
         reach = np.where(needed <= low, 1.0, np.where(needed > high, 0.0, 1.0 - below))
         reach[:, -1] = 1.0  # every total earns at least the lowest grade
@@ -62,13 +63,18 @@ class MarksGradeClassifier(ClassifierMixin, BaseEstimator):
         """Each grade band's probability goes to that grade, or to the nearest grade the training data had.
 
         Without this, a cohort with no F would give a failing student no probability of any low grade.
+        Built once per fitted model (a single prediction would otherwise spend most of its time here).
         """
+        cached = self.__dict__.get("_band_matrix")
+        if cached is not None:
+            return cached
         present = [i for i, grade in enumerate(self.task.grades) if grade in set(self.classes_)]
         column = {grade: j for j, grade in enumerate(self.classes_)}
         matrix = np.zeros((len(self.task.grades), len(self.classes_)))
         for i in range(len(self.task.grades)):
             nearest = min(present, key=lambda p: (abs(p - i), p))
             matrix[i, column[self.task.grades[nearest]]] = 1.0
+        self._band_matrix = matrix
         return matrix
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:

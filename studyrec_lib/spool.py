@@ -13,6 +13,7 @@ import dataclasses
 import fcntl
 import json
 import os
+import re
 import secrets
 import sys
 import threading
@@ -29,6 +30,17 @@ from .errors import WarehouseLocked
 
 REQUIRED_FIELDS = {"request_id", "logged_at", "source", "inputs", "status"}
 FLUSH_LOCK_TIMEOUT_S = 0.5
+CLAIMED = re.compile(r"\.claimed-(\d+)(?=\.)")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def spool_dir(settings: Settings) -> Path:
@@ -86,7 +98,7 @@ class PredictionSpool:
         old_file.close()
 
     def _claimable(self) -> list[Path]:
-        """Ready files, and current files whose writer died (nobody holds their lock)."""
+        """Ready files, current files whose writer died, and claimed files whose claimer died (or is us)."""
         found = sorted(self.directory.glob("*.ready.jsonl"))
         for path in sorted(self.directory.glob("*.current.jsonl")):
             if path == self._path:
@@ -97,7 +109,21 @@ class PredictionSpool:
                     found.append(path)
             except (BlockingIOError, FileNotFoundError):
                 continue
+        for path in sorted(self.directory.glob("*.claimed-*.jsonl")):
+            owner = int(CLAIMED.search(path.name).group(1))
+            if owner == os.getpid() or not _alive(owner):
+                found.append(path)
         return found
+
+    def _claim(self, path: Path) -> Path | None:
+        """Rename the file to this process's claim (atomic): of several flushing processes one wins."""
+        stem = CLAIMED.sub("", path.name).removesuffix(".jsonl")
+        claimed = path.with_name(f"{stem}.claimed-{os.getpid()}.jsonl")
+        try:
+            path.rename(claimed)
+        except FileNotFoundError:
+            return None  # another process claimed it first
+        return claimed
 
     def flush(self) -> int:
         """Move every complete spool file into prediction_log; returns the records inserted or already there."""
@@ -105,15 +131,18 @@ class PredictionSpool:
             self._rotate()
             moved = 0
             for path in self._claimable():
+                claimed = self._claim(path)
+                if claimed is None:
+                    continue
                 try:
-                    moved += _insert_file(path, self.settings)
+                    moved += _insert_file(claimed, self.settings)
                 except WarehouseLocked:
-                    return moved  # retried at the next interval; the files stay
+                    return moved  # retried at the next interval; the claimed file stays ours
                 except duckdb.Error as error:  # never let one bad file block the log: set it aside
-                    path.rename(path.with_name(path.name.replace(".jsonl", ".failed.jsonl")))
+                    claimed.rename(claimed.with_name(CLAIMED.sub("", claimed.name).replace(".jsonl", ".failed.jsonl")))
                     print(f"prediction spool: {path} set aside ({error})", file=sys.stderr)
                     continue
-                path.unlink(missing_ok=True)
+                claimed.unlink(missing_ok=True)
             return moved
 
     def pending(self) -> int:

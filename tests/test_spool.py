@@ -171,3 +171,41 @@ def test_a_record_without_its_fields_is_skipped_and_does_not_block_the_log(setti
     spool.close()
     with warehouse.connect(settings, read_only=True) as con:
         assert con.execute("SELECT count(*) FROM prediction_log").fetchone()[0] == 1
+
+
+FLUSH_ONCE = """
+import sys
+from studyrec_lib.config import load_settings
+from studyrec_lib.spool import PredictionSpool
+settings = load_settings(warehouse=sys.argv[1], runs_dir=sys.argv[2])
+settings = settings.__class__(settings.warehouse, settings.runs_dir, settings.max_upload_mb, 60.0)
+spool = PredictionSpool(settings, source="worker")
+moved = spool.flush()
+spool.close()
+print(moved)
+"""
+
+
+def test_two_processes_flushing_the_same_files_log_each_record_once_without_errors(settings):
+    """API workers each run a flusher: a file is claimed (renamed) by one of them, never processed twice."""
+    import subprocess
+    import sys
+
+    records = _records(60)
+    for i in range(12):
+        _write_ready(settings, f"api-{i}-dead", records[i * 5:(i + 1) * 5])
+    command = [sys.executable, "-c", FLUSH_ONCE, str(settings.warehouse), str(settings.runs_dir)]
+    workers = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [worker.communicate(timeout=120) for worker in workers]
+    assert [worker.returncode for worker in workers] == [0, 0], outputs
+    assert all("set aside" not in err and "Error" not in err for _, err in outputs)
+    assert sum(int(out.strip()) for out, _ in outputs) == 60  # each file moved by exactly one of them
+    assert _ids(settings) == sorted(r["request_id"] for r in records)
+    assert not list(spool_dir(settings).glob("*.jsonl"))
+
+
+def test_a_claim_left_by_a_dead_flusher_is_taken_over(settings, spool):
+    records = _records(4)
+    _write_ready(settings, "api-7-x", records).rename(spool_dir(settings) / "api-7-x.ready.claimed-999999.jsonl")
+    assert spool.flush() == 4
+    assert _ids(settings) == sorted(r["request_id"] for r in records)
