@@ -51,14 +51,14 @@ def regression_candidates(task: Task, rows: int) -> dict[str, BaseEstimator]:
         "ridge": _pipe(task, Ridge(alpha=1.0)),
         "decision_tree": _pipe(task, DecisionTreeRegressor(**_TREE)),
         "hist_gradient_boosting": _pipe(task, HistGradientBoostingRegressor(
-            max_iter=200, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=20, early_stopping=False,
+            max_iter=100, learning_rate=0.1, max_leaf_nodes=15, min_samples_leaf=20, early_stopping=False,
             random_state=SEED)),
     }
     if rows <= LARGE_DATA_ROWS:
         candidates["random_forest"] = _pipe(task, RandomForestRegressor(
             n_estimators=60, min_samples_leaf=5, max_features=0.5, n_jobs=1, random_state=SEED))
         candidates["gradient_boosting"] = _pipe(task, GradientBoostingRegressor(
-            n_estimators=100, learning_rate=0.08, max_depth=3, subsample=0.8, random_state=SEED))
+            n_estimators=80, learning_rate=0.1, max_depth=3, subsample=0.8, random_state=SEED))
     return candidates
 
 
@@ -69,7 +69,7 @@ def classification_candidates(task: Task, rows: int, marks_model: BaseEstimator)
         "logistic_regression": _pipe(task, LogisticRegression(C=1.0, max_iter=2000)),
         "decision_tree": _pipe(task, DecisionTreeClassifier(**_TREE)),
         "hist_gradient_boosting": _pipe(task, HistGradientBoostingClassifier(
-            max_iter=40, learning_rate=0.15, max_leaf_nodes=15, min_samples_leaf=20, early_stopping=False,
+            max_iter=30, learning_rate=0.2, max_leaf_nodes=15, min_samples_leaf=20, early_stopping=False,
             random_state=SEED)),
         "grade_from_marks": MarksGradeClassifier(marks_model, task, random_state=SEED),
     }
@@ -77,5 +77,5 @@ def classification_candidates(task: Task, rows: int, marks_model: BaseEstimator)
         candidates["random_forest"] = _pipe(task, RandomForestClassifier(
             n_estimators=60, min_samples_leaf=3, max_features=0.5, n_jobs=1, random_state=SEED))
         candidates["gradient_boosting"] = _pipe(task, GradientBoostingClassifier(
-            n_estimators=30, learning_rate=0.15, max_depth=3, subsample=0.8, random_state=SEED))
+            n_estimators=24, learning_rate=0.18, max_depth=3, subsample=0.8, random_state=SEED))
     return candidates
