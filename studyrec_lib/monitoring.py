@@ -40,15 +40,22 @@ def _since(lookback_days: float, now: datetime | None) -> datetime:
     return now - timedelta(days=lookback_days)
 
 
-def current_rows(settings: Settings, lookback_days: float, now: datetime | None = None) -> pd.DataFrame:
-    """Rows uploaded and prediction requests made within the lookback (at-risk scoring repeats uploads)."""
+def current_rows(settings: Settings, lookback_days: float, now: datetime | None = None,
+                 trained_on: list[int] | None = None) -> pd.DataFrame:
+    """Rows uploaded and prediction requests made within the lookback (at-risk scoring repeats uploads).
+
+    Uploads the active model was trained on (``trained_on`` dataset ids) are not new to it: leaving them
+    out keeps a retrain on drifted data from seeing the same drift again at every following run.
+    """
     since = _since(lookback_days, now)
+    excluded = ", ".join(str(int(i)) for i in trained_on or []) or "-1"  # ids start at 1
     from_inputs = ", ".join("inputs->>'subject' AS subject" if c == "subject" else
                             f"CAST(inputs->>'{c}' AS DOUBLE) AS {c}" for c in FEATURES)
     return warehouse.query_frame(
         f"""SELECT 'upload' AS origin, {", ".join(FEATURES)}
             FROM student_performance JOIN datasets USING (dataset_id)
             WHERE datasets.status = 'loaded' AND datasets.uploaded_at >= ?
+              AND dataset_id NOT IN ({excluded})
             UNION ALL
             SELECT 'prediction' AS origin, {from_inputs}
             FROM prediction_log WHERE status = 'ok' AND logged_at >= ? AND source <> 'at_risk'""",
@@ -66,23 +73,24 @@ def invalid_share(settings: Settings, lookback_days: float, now: datetime | None
             "alert": share > INVALID_SHARE_ALERT}
 
 
-def active_baseline(settings: Settings) -> tuple[str, dict]:
-    """The active regression version and the feature baseline stored with it."""
+def active_baseline(settings: Settings) -> tuple[str, dict, list[int]]:
+    """The active regression version, the feature baseline stored with it, and the datasets it learned from."""
     frame = warehouse.query_frame(
-        "SELECT v.version, v.feature_baseline FROM active_models AS a JOIN model_versions AS v "
+        "SELECT v.version, v.feature_baseline, v.dataset_ids FROM active_models AS a JOIN model_versions AS v "
         "USING (task, version) WHERE a.task = 'regression'", settings=settings)
     if frame.empty:
         raise StudyRecError("no active model to compare with: train one first (`make run` or `studyrec train`).")
-    return str(frame["version"].iloc[0]), json.loads(frame["feature_baseline"].iloc[0])
+    row = frame.iloc[0]
+    return str(row["version"]), json.loads(row["feature_baseline"]), json.loads(row["dataset_ids"] or "[]")
 
 
 def drift_section(settings: Settings, lookback_days: float = 30, min_samples: int = 50,
                   drift_threshold: float = 0.35, now: datetime | None = None) -> tuple[DriftReport, dict]:
     """The drift report of the current rows against the active model, and its context for the summary."""
-    version, baseline = active_baseline(settings)
-    current = current_rows(settings, lookback_days, now)
+    version, baseline, trained_on = active_baseline(settings)
+    current = current_rows(settings, lookback_days, now, trained_on)
     report = compute_drift(baseline, current[list(FEATURES)], drift_threshold, min_samples)
-    context = {"model_version": version, "lookback_days": lookback_days,
+    context = {"model_version": version, "lookback_days": lookback_days, "datasets_trained_on": trained_on,
                "rows_by_origin": current["origin"].value_counts().to_dict(),
                "invalid_rows": invalid_share(settings, lookback_days, now)}
     return report, context

@@ -127,15 +127,22 @@ def test_shifted_data_with_auto_retrain_trains_links_and_activates_past_the_gate
     activations = registry.activation_history(settings)
     latest = activations.sort_values("activation_id").groupby("task").tail(1)
     assert set(latest["reason"]) == {"retrain"} and set(latest["run_id"]) == {retrain["run_id"]}
-    baseline_version, baseline = active_baseline(settings)
+    baseline_version, baseline, trained_on = active_baseline(settings)
     assert baseline_version == new_versions["regression"] and "Robotics" in baseline["categorical"]["subject"]["shares"]
+    assert len(trained_on) == 2  # the old upload and the shifted one
     trend = history(settings)
     assert trend["run_id"].iloc[-1] == summary["run_id"] and trend["drift_status"].iloc[-1] == "drift"
+
+    # The next run does not see the same drift again: the new model learned from that upload.
+    again = run_monitor(settings, progress=False, **MONITOR)
+    assert again["drift"]["status"] == "insufficient_samples" and again["drift"]["samples"] == 0
+    assert again["decision"]["retrain"] is False
+    assert (_runs(settings)["kind"] == "train").sum() == 1
 
 
 def test_a_held_retrain_lock_skips_the_second_retrain(monitored, tmp_path):
     settings, versions = monitored
-    _, baseline = active_baseline(settings)
+    _, baseline, _ = active_baseline(settings)
     shifted = shift_frame(example_data.generate(students=12, seed=24), {"midterm_marks": -2.0})
     report = compute_drift(baseline, shifted)
     assert report.status == "drift"
@@ -153,7 +160,7 @@ def test_a_held_retrain_lock_skips_the_second_retrain(monitored, tmp_path):
 
 def test_drift_without_auto_retrain_only_recommends(monitored):
     settings, _ = monitored
-    _, baseline = active_baseline(settings)
+    _, baseline, _ = active_baseline(settings)
     report = compute_drift(baseline, shift_frame(example_data.generate(students=12, seed=25), {"quiz_marks": 2.0}))
     decision = decide(report, None, auto_retrain=False)
     assert decision["retrain"] is False
@@ -172,6 +179,7 @@ def test_current_rows_include_recent_predictions_but_not_at_risk_scoring(monitor
     assert rows["origin"].tolist() == ["prediction"]  # the upload is 60 days old; at-risk scoring excluded
     assert rows.iloc[0][list(inputs)].to_dict() == {**inputs, "semester": 3.0}
     assert len(current_rows(settings, lookback_days=90)) == 960 + 1
+    assert len(current_rows(settings, lookback_days=90, trained_on=[1])) == 1  # the model learned from it
 
 
 def test_invalid_share_counts_rejected_rows_of_recent_uploads(monitored, tmp_path):
