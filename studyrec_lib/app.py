@@ -12,6 +12,7 @@ import dataclasses
 import os
 import time
 from collections.abc import Mapping
+from html import escape
 
 import ipywidgets as widgets
 
@@ -71,12 +72,12 @@ class StudentApp:
         self.spool: PredictionSpool | None = None
         self.fields: dict[str, widgets.ValueWidget] = {}
         self.field_errors: dict[str, widgets.HTML] = {}
-        self.button = widgets.Button(description="Predict", button_style="primary", icon="")
+        self.button = widgets.Button(description="Predict", button_style="primary")
         self.button.add_class("studyrec-predict")
         self.button.on_click(lambda _button: self.predict())
         self.result = widgets.HTML()
         self.result.add_class("studyrec-result")
-        self.note = widgets.HTML(f'<p class="studyrec-note">{identity_note}</p>' if identity_note else "")
+        self.note = widgets.HTML(f'<p class="studyrec-note">{escape(identity_note)}</p>' if identity_note else "")
         self.widget = widgets.VBox([])
         self.widget.add_class("studyrec-app")
         self.refresh()
