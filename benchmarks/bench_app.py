@@ -18,9 +18,7 @@ import argparse
 import contextlib
 import json
 import os
-import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,20 +26,15 @@ from pathlib import Path
 
 import numpy as np
 import psutil
+from bench_predict import trained_warehouse  # this folder is on sys.path when a benchmark runs
 from playwright.sync_api import Browser, expect, sync_playwright
 
-from studyrec_lib import example_data, registry
-from studyrec_lib.app_server import AppServerOptions, voila_command, voila_environment
-from studyrec_lib.config import Settings, load_settings
-from studyrec_lib.ingest import ingest_file
-from studyrec_lib.registration import register_training
-from studyrec_lib.train import train
-from studyrec_lib.training_data import load_training_examples
+from studyrec_lib.app_server import AppServerOptions, VoilaProcess
+from studyrec_lib.config import Settings
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-POOL_FILLED = "is filled with"
 START_TIMEOUT_S = 300
 PAGE_TIMEOUT_MS = 180_000
 TARGETS_MS = {"navigation_to_usable_ms": 3000, "click_to_result_ms": 300}
@@ -52,110 +45,33 @@ def progress(message: str) -> None:
     print(f"[bench_app {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def trained_warehouse(root: Path) -> Settings:
-    """As tests/conftest.py's trained_settings, with 60 students."""
-    settings = load_settings(warehouse=root / "warehouse.duckdb", runs_dir=root / "runs")
-    cohort = example_data.write(example_data.generate(students=60, seed=5, open_semesters=1), root / "cohort.csv")
-    ingest_file(cohort, settings=settings, progress=None)
-    data = load_training_examples(settings)
-    summary = register_training(train(data.frame, n_folds=3), data, root / "runs" / "train-1", "train-1", settings)
-    registry.activate(summary["versions"]["regression"], "both", reason="trained", settings=settings)
-    return settings
-
-
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
-class Voila:
-    """Voila in a session of its own, its output in a log file; Jupyter's folders in ``root``."""
+def _cpu_s(processes: list[psutil.Process]) -> float:
+    total = 0.0
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = process.cpu_times()
+            total += times.user + times.system
+    return total
 
-    def __init__(self, settings: Settings, options: AppServerOptions, root: Path):
-        self.options = options
-        self.url = f"http://{options.host}:{options.port}/"
-        root.mkdir(parents=True, exist_ok=True)
-        env = voila_environment(settings)
-        for name in ("JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTER_CONFIG_DIR", "IPYTHONDIR"):
-            (root / name.lower()).mkdir(exist_ok=True)
-            env[name] = str(root / name.lower())
-        self.log_path = root / "voila.log"
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(voila_command(options), env=env, stdin=subprocess.DEVNULL, stdout=log,
-                                            stderr=subprocess.STDOUT, start_new_session=True)
 
-    def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
-
-    def filled_count(self) -> int:
-        return self.log().count(POOL_FILLED)
-
-    def _wait(self, ready, what: str, timeout_s: float = START_TIMEOUT_S) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"voila exited ({self.process.returncode}):\n{self.log()[-3000:]}")
-            if ready():
-                return
-            time.sleep(0.1)
-        raise RuntimeError(f"voila: {what} not within {timeout_s:.0f} s:\n{self.log()[-3000:]}")
-
-    def wait_listening(self) -> None:
-        def listening() -> bool:
-            with socket.socket() as sock:
-                sock.settimeout(1)
-                return sock.connect_ex((self.options.host, self.options.port)) == 0
-
-        self._wait(listening, "port open")
-
-    def wait_filled(self, more_than: int = 0) -> None:
-        self._wait(lambda: self.filled_count() > more_than, "kernel pool filled")
-
-    def _tree(self) -> list[psutil.Process]:
-        try:
-            root = psutil.Process(self.process.pid)
-            return [root, *root.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            return []
-
-    def _cpu_s(self, processes: list[psutil.Process]) -> float:
-        total = 0.0
-        for process in processes:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                times = process.cpu_times()
-                total += times.user + times.system
-        return total
-
-    def wait_quiet(self, window_s: float = 1.0, max_cores: float = 0.1, timeout_s: float = START_TIMEOUT_S) -> None:
-        """Until Voila and its kernels use under ``max_cores`` over ``window_s``: preheated kernels have run
-        the notebook (the "filled" line comes when they have started, before the imports and the model load)."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            processes = self._tree()
-            before = self._cpu_s(processes)
-            time.sleep(window_s)
-            if self._cpu_s(processes) - before < max_cores * window_s and len(self._tree()) == len(processes):
-                return
-        raise RuntimeError(f"voila: still busy after {timeout_s:.0f} s:\n{self.log()[-3000:]}")
-
-    def stop(self) -> None:
-        try:
-            tree = psutil.Process(self.process.pid).children(recursive=True)
-        except psutil.NoSuchProcess:
-            tree = []
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
-        _, alive = psutil.wait_procs(tree, timeout=10)
-        for child in alive:  # kernels run in sessions of their own
-            with contextlib.suppress(psutil.NoSuchProcess):
-                child.kill()
-        psutil.wait_procs(alive, timeout=10)
+def wait_quiet(server: VoilaProcess, window_s: float = 1.0, max_cores: float = 0.1,
+               timeout_s: float = START_TIMEOUT_S) -> None:
+    """Until Voila and its kernels use under ``max_cores`` over ``window_s``: preheated kernels have run
+    the notebook (the "filled" line comes when they have started, before the imports and the model load)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        processes = server.tree()
+        before = _cpu_s(processes)
+        time.sleep(window_s)
+        if _cpu_s(processes) - before < max_cores * window_s and len(server.tree()) == len(processes):
+            return
+    raise RuntimeError(f"voila: still busy after {timeout_s:.0f} s:\n{server.log()[-3000:]}")
 
 
 def sample(browser: Browser, url: str, quiz: float) -> dict:
@@ -190,12 +106,10 @@ def run_configuration(browser: Browser, settings: Settings, name: str, options: 
                       samples: int, settle_s: float) -> list[dict]:
     progress(f"{name}: starting voila on port {options.port} (preheat={options.preheat}, "
              f"pool_size={options.pool_size if options.preheat else 0})")
-    server = Voila(settings, options, root / name)
+    server = VoilaProcess(settings, options, root / name, START_TIMEOUT_S)
     try:
-        server.wait_listening()
-        if options.preheat:
-            server.wait_filled()
-        server.wait_quiet()
+        server.wait_ready()
+        wait_quiet(server)
         time.sleep(settle_s)
         progress(f"{name}: ready")
         results = []
@@ -208,7 +122,7 @@ def run_configuration(browser: Browser, settings: Settings, name: str, options: 
             if i + 1 < samples:
                 if options.preheat:
                     server.wait_filled(more_than=filled)  # the kernel this page took is replaced
-                server.wait_quiet()
+                wait_quiet(server)
                 time.sleep(settle_s)
         return results
     finally:
@@ -238,7 +152,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench_app-") as tmp:
         root = Path(tmp)
         progress("training a small warehouse (60 students)")
-        settings = trained_warehouse(root)
+        settings = trained_warehouse(root, students=60, n_folds=3, open_semesters=1)
         figures: dict[str, dict] = {}
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

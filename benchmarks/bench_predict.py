@@ -56,11 +56,13 @@ uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
 """
 
 
-def trained_warehouse(root: Path):
+def trained_warehouse(root: Path, students: int = 120, n_folds: int = 5, open_semesters: int = 0):
+    """A warehouse in ``root`` with the example cohort trained and its models active (also for bench_app)."""
     settings = load_settings(warehouse=root / "w.duckdb", runs_dir=root / "runs")
-    ingest_file(example_data.write(example_data.generate(120), root / "example.csv"), settings=settings, progress=None)
+    cohort = example_data.generate(students, open_semesters=open_semesters)
+    ingest_file(example_data.write(cohort, root / "example.csv"), settings=settings, progress=None)
     data = load_training_examples(settings)
-    summary = register_training(train(data.frame), data, root / "runs" / "bench", "bench", settings)
+    summary = register_training(train(data.frame, n_folds=n_folds), data, root / "runs" / "bench", "bench", settings)
     registry.activate(summary["versions"]["regression"], "both", settings=settings)
     return settings
 

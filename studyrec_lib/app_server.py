@@ -8,15 +8,24 @@ open page are culled after ``cull_idle_timeout_s``; a page still open keeps its 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
+import socket
+import subprocess
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+import psutil
 
 from .config import ENV_RUNS, ENV_WAREHOUSE, PROJECT_ROOT, Settings
 
 APP_NOTEBOOK = PROJECT_ROOT / "apps" / "predict_widget.ipynb"
+POOL_FILLED = "is filled with"  # Voila's log line once the preheated pool is full
 
 
 @dataclass(frozen=True)
@@ -61,3 +70,76 @@ def serve_app(settings: Settings, options: AppServerOptions) -> int:
           f"(preheated kernels: {options.pool_size if options.preheat else 0})", flush=True)
     os.execve(command[0], command, voila_environment(settings))
     return 0  # not reached
+
+
+class VoilaProcess:
+    """Voila as a managed child (tests, benchmarks): its own session, its log in a file, Jupyter's folders
+    under ``root`` so secrets and runtime files stay there; ``stop()`` leaves no kernel behind."""
+
+    def __init__(self, settings: Settings, options: AppServerOptions, root: Path, start_timeout_s: float = 300):
+        self.options, self.start_timeout_s = options, start_timeout_s
+        self.url = f"http://{options.host}:{options.port}/"
+        root.mkdir(parents=True, exist_ok=True)
+        env = voila_environment(settings)
+        for name in ("JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTER_CONFIG_DIR", "IPYTHONDIR"):
+            (root / name.lower()).mkdir(exist_ok=True)
+            env[name] = str(root / name.lower())
+        self.log_path = root / "voila.log"
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(voila_command(options), env=env, stdin=subprocess.DEVNULL, stdout=log,
+                                            stderr=subprocess.STDOUT, start_new_session=True)
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def filled_count(self) -> int:
+        """How often Voila said its kernel pool is full (once at start, again after each refill)."""
+        return self.log().count(POOL_FILLED)
+
+    def _wait(self, ready: Callable[[], bool], what: str) -> None:
+        deadline = time.monotonic() + self.start_timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"voila exited ({self.process.returncode}):\n{self.log()[-3000:]}")
+            if ready():
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"voila: {what} not within {self.start_timeout_s:.0f} s:\n{self.log()[-3000:]}")
+
+    def wait_ready(self) -> None:
+        """Until the port answers and, with preheating, the pool is filled (its kernels started)."""
+        def listening() -> bool:
+            with socket.socket() as sock:
+                sock.settimeout(1)
+                return sock.connect_ex((self.options.host, self.options.port)) == 0
+
+        self._wait(listening, "port open")
+        if self.options.preheat and self.options.pool_size > 0:
+            self.wait_filled()
+
+    def wait_filled(self, more_than: int = 0) -> None:
+        self._wait(lambda: self.filled_count() > more_than, "kernel pool filled")
+
+    def tree(self) -> list[psutil.Process]:
+        """Voila and its descendants (kernels run in sessions of their own, so only this finds them)."""
+        try:
+            root = psutil.Process(self.process.pid)
+            return [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return []
+
+    def stop(self) -> None:
+        """SIGTERM to Voila's process group (Voila shuts its kernels down), then SIGKILL whatever is left."""
+        kernels = self.tree()[1:]
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+        _, alive = psutil.wait_procs(kernels, timeout=10)
+        for child in alive:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                child.kill()
+        psutil.wait_procs(alive, timeout=10)

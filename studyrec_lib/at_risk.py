@@ -18,16 +18,21 @@ FAILING_GRADES = ("D", "F")
 RISK_PROBABILITY = 0.4  # P(D or F) at or above this flags a student even if C or better is most likely
 
 
+def _score(X: pd.DataFrame, regressor: BaseEstimator, classifier: BaseEstimator,
+           task: Task) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Final marks (clipped to the task's range), grade probabilities and the classifier's grade labels."""
+    low, high = task.marks_range
+    return (np.clip(regressor.predict(X), low, high), classifier.predict_proba(X),
+            np.asarray(classifier.classes_).astype(str))
+
+
 def find_at_risk(open_rows: pd.DataFrame, regressor: BaseEstimator, classifier: BaseEstimator,
                  task: Task = STUDENT_TASK, threshold: float = RISK_PROBABILITY) -> pd.DataFrame:
     """Predictions for every open row, at-risk ones flagged, most at risk first."""
     if open_rows.empty:
         return pd.DataFrame()
     X = open_rows[task.features]
-    low, high = task.marks_range
-    marks = np.clip(regressor.predict(X), low, high)
-    proba = classifier.predict_proba(X)
-    classes = np.asarray(classifier.classes_).astype(str)
+    marks, proba, classes = _score(X, regressor, classifier, task)
     failing = np.isin(classes, FAILING_GRADES)
     p_fail = proba[:, failing].sum(axis=1)
     predicted_grade = classes[np.argmax(proba, axis=1)]
@@ -56,11 +61,7 @@ def log_predictions(open_rows: pd.DataFrame, regressor: BaseEstimator, classifie
     """Every open row's prediction into prediction_log (source at_risk): feedback later meets the outcome."""
     if open_rows.empty:
         return 0
-    X = open_rows[task.features]
-    low, high = task.marks_range
-    marks = np.clip(regressor.predict(X), low, high)
-    proba = classifier.predict_proba(X)
-    classes = np.asarray(classifier.classes_).astype(str)
+    marks, proba, classes = _score(open_rows[task.features], regressor, classifier, task)
     spool = PredictionSpool(settings, source="at_risk")
     try:
         for i, row in enumerate(open_rows[["student_id", *task.features]].itertuples(index=False)):

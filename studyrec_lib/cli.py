@@ -82,14 +82,15 @@ def _monitor_exit_code(summary: dict) -> int:
 
 
 def _report_monitor(summary: dict, as_json: bool) -> None:
+    from .feedback import feedback_overview
+
     drift, feedback = summary.get("drift") or {}, summary.get("feedback") or {}
     decision = summary.get("decision") or {}
     if as_json:
         _print_json({"run_id": summary["run_id"], "status": summary["status"], "error": summary.get("error"),
                      "drift": {k: drift.get(k) for k in ("status", "score", "samples", "threshold", "alerts")}
                      if drift else None,
-                     "feedback": {k: v for k, v in feedback.items() if k not in ("per_subject", "per_source")}
-                     if feedback else None,
+                     "feedback": feedback_overview(feedback),
                      "decision": decision, "report": summary.get("report")})
         return
     print(f"run {summary['run_id']}: {summary['status']}")
@@ -106,7 +107,7 @@ def _report_monitor(summary: dict, as_json: bool) -> None:
 
 
 def cmd_monitor(args: argparse.Namespace) -> int:
-    from .monitoring import run_monitor
+    from .pipeline import run_monitor
 
     summary = run_monitor(_settings(args), "monitor", progress=not args.json, lookback_days=args.lookback_days,
                           min_samples=args.min_samples, drift_threshold=args.drift_threshold,
@@ -118,7 +119,7 @@ def cmd_monitor(args: argparse.Namespace) -> int:
 
 
 def cmd_feedback(args: argparse.Namespace) -> int:
-    from .monitoring import run_monitor
+    from .pipeline import run_monitor
 
     summary = run_monitor(_settings(args), "feedback", progress=not args.json,
                           feedback_lookback_days=args.lookback_days, feedback_min_samples=args.min_samples,

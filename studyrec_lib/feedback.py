@@ -183,3 +183,8 @@ def feedback_report(settings: Settings, lookback_days: float = 180, min_samples:
     report = compute_feedback(pairs, min_samples=min_samples, mae_alert=mae_alert, accuracy_alert=accuracy_alert)
     report["lookback_days"] = lookback_days
     return report, pairs
+
+
+def feedback_overview(report: dict | None) -> dict | None:
+    """The report without its per-subject and per-source tables: the figures for a summary line."""
+    return {k: v for k, v in report.items() if k not in ("per_subject", "per_source")} if report else None

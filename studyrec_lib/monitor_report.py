@@ -55,3 +55,19 @@ def plot_trend(history: pd.DataFrame) -> plt.Figure | None:
         axis.tick_params(axis="x", labelrotation=30, labelsize=7)
     figure.tight_layout()
     return figure
+
+
+def drift_markdown(drift: DriftReport | None, context: dict | None) -> str:
+    if drift is None:
+        return "Drift not checked in this run."
+    head = (f"**{drift.status}**: {drift.samples} current rows ({context['rows_by_origin']}), model "
+            f"{context['model_version']}, score {drift.score:.2f} (threshold {drift.threshold:g})")
+    return "\n".join([head, "", *[f"- {alert}" for alert in drift.alerts]])
+
+
+def decision_markdown(decision: dict) -> str:
+    return "\n".join(f"- {reason}" for reason in decision["reasons"])
+
+
+def per_subject_table(feedback: dict | None) -> pd.DataFrame | None:
+    return pd.DataFrame(feedback["per_subject"]) if feedback and feedback.get("per_subject") else None

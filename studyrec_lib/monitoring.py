@@ -1,7 +1,8 @@
 """Scheduled monitoring: what is current, what drifted, what was decided, and the retrain it may start.
 
-``studyrec monitor`` and ``studyrec feedback`` run ``notebooks/04_monitor.ipynb`` into a run folder; the
-notebook calls :func:`drift_section`, :func:`feedback_section` and :func:`decide_and_act`. A retrain is
+``studyrec monitor`` and ``studyrec feedback`` run ``notebooks/04_monitor.ipynb`` into a run folder
+(:func:`studyrec_lib.pipeline.run_monitor`); the notebook calls :func:`drift_section`,
+:func:`studyrec_lib.feedback.feedback_report` and :func:`decide_and_act`. A retrain is
 a normal training run (02_train + 03_evaluate) linked to the monitoring run by ``parent_run_id``; it
 activates only what passes the training quality gate. A file lock beside the warehouse keeps two
 retrains from running at once.
@@ -19,13 +20,11 @@ from pathlib import Path
 import pandas as pd
 
 from . import warehouse
-from .config import Settings, load_settings
+from .config import Settings
 from .drift import DriftReport, compute_drift
 from .errors import StudyRecError
-from .run_index import write_index
-from .runs import execute_notebook, finish_run, start_run
+from .pipeline import run_train
 
-MONITOR_NOTEBOOK = "04_monitor.ipynb"
 FEATURES = ("semester", "subject", "assignment_marks", "quiz_marks", "attendance_percentage", "midterm_marks",
             "previous_cgpa")
 INVALID_SHARE_ALERT = 0.10  # more than 10% of recently uploaded rows rejected: a data-quality warning
@@ -96,13 +95,6 @@ def drift_section(settings: Settings, lookback_days: float = 30, min_samples: in
     return report, context
 
 
-def feedback_section(settings: Settings, lookback_days: float = 180, min_samples: int = 30, mae_alert: float = 8.0,
-                     accuracy_alert: float = 0.55, now: datetime | None = None) -> tuple[dict, pd.DataFrame]:
-    from .feedback import feedback_report
-
-    return feedback_report(settings, lookback_days, min_samples, mae_alert, accuracy_alert, now=now)
-
-
 @contextmanager
 def retrain_lock(settings: Settings) -> Iterator[Path]:
     path = settings.warehouse.with_name(settings.warehouse.name + ".retrain.lock")
@@ -141,8 +133,6 @@ def decide(drift: DriftReport | None, feedback: dict | None, auto_retrain: bool)
 def decide_and_act(settings: Settings, drift: DriftReport | None, feedback: dict | None, auto_retrain: bool,
                    run_id: str | None) -> dict:
     """Decide, and start the linked retrain when the decision says so (activation only past the gate)."""
-    from .pipeline import run_train
-
     decision = decide(drift, feedback, auto_retrain)
     if not decision["retrain"]:
         return decision
@@ -191,26 +181,3 @@ def history(settings: Settings, current: tuple[str, dict] | None = None, limit: 
         rows.append(_trend_row(current[0] or "this run", datetime.now(UTC).replace(tzinfo=None), current[1]))
     return pd.DataFrame(rows, columns=["run_id", "started_at", "drift_score", "drift_status", "feedback_mae",
                                        "feedback_accuracy", "feedback_status"])
-
-
-def per_subject_table(feedback: dict | None) -> pd.DataFrame | None:
-    return pd.DataFrame(feedback["per_subject"]) if feedback and feedback.get("per_subject") else None
-
-
-def run_monitor(settings: Settings | None = None, kind: str = "monitor", progress: bool = True, **params) -> dict:
-    """Execute 04_monitor in a new run folder (``kind`` monitor: drift + feedback; feedback: feedback only)."""
-    settings = settings or load_settings()
-    params = {"sections": "drift,feedback" if kind == "monitor" else "feedback", **params}
-    run = start_run(kind, params, settings)
-    notebook_params = {**params, "warehouse": str(settings.warehouse), "run_id": run.run_id,
-                       "run_dir": str(run.folder)}
-    try:
-        execute_notebook(run, MONITOR_NOTEBOOK, notebook_params, progress=progress)
-    except Exception as error:
-        done = finish_run(run, "failed", {}, error=run.steps[-1].get("error") if run.steps else str(error))
-        write_index(settings)
-        return done
-    summary = json.loads((run.folder / "monitor.json").read_text())
-    done = finish_run(run, "succeeded", summary)
-    write_index(settings)
-    return done

@@ -1,4 +1,5 @@
-"""Jobs that run notebooks into one run folder: ``studyrec ingest``, ``train`` and ``pipeline``.
+"""Jobs that run notebooks into one run folder: ``studyrec ingest``, ``train``, ``pipeline``, ``monitor``
+and ``feedback``.
 
 A step that fails stops the job and marks the run failed; models are activated only after every
 notebook of the run succeeded, and only those that pass the quality gate.
@@ -19,6 +20,7 @@ from .run_index import write_index
 from .runs import Run, execute_notebook, finish_run, start_run
 
 INGEST_NOTEBOOK, TRAIN_NOTEBOOK, EVALUATE_NOTEBOOK = "01_ingest.ipynb", "02_train.ipynb", "03_evaluate.ipynb"
+MONITOR_NOTEBOOK = "04_monitor.ipynb"
 INGEST_OK = ("loaded", "already_loaded")
 INGEST_SUMMARY_KEYS = (
     "dataset_id", "rows_total", "rows_valid", "rows_loaded", "rows_rejected", "rows_open", "grade_mismatches",
@@ -141,3 +143,16 @@ def run_pipeline(path: str | Path | None = None, name: str | None = None, sheet:
 def _inputs(params: dict) -> dict:
     source = Path(params["input_path"])
     return {"path": str(source), "sha256": file_sha256(source) if source.is_file() else None}
+
+
+def _monitor_step(run: Run, params: dict, progress: bool, summary: dict) -> None:
+    _execute(run, MONITOR_NOTEBOOK, params, progress)
+    summary.update(json.loads((run.folder / "monitor.json").read_text()))
+
+
+def run_monitor(settings: Settings | None = None, kind: str = "monitor", progress: bool = True, **params) -> dict:
+    """Execute 04_monitor in a new run folder (``kind`` monitor: drift + feedback; feedback: feedback only)."""
+    settings = settings or load_settings()
+    params = {"sections": "drift,feedback" if kind == "monitor" else "feedback", **params}
+    run = start_run(kind, params, settings)
+    return _run_steps(run, [partial(_monitor_step, run, params, progress)])

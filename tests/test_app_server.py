@@ -7,24 +7,19 @@ takes a kernel of its own, as a student would.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import signal
 import socket
 import struct
-import subprocess
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import psutil
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from studyrec_lib import warehouse
-from studyrec_lib.app_server import APP_NOTEBOOK, AppServerOptions, voila_command, voila_environment
+from studyrec_lib.app_server import APP_NOTEBOOK, AppServerOptions, VoilaProcess, voila_command, voila_environment
 from studyrec_lib.config import ENV_RUNS, ENV_WAREHOUSE, PROJECT_ROOT, Settings, load_settings
 from studyrec_lib.predict import Predictor
 from studyrec_lib.schema import GRADES
@@ -33,7 +28,6 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
-POOL_FILLED = "is filled with"
 START_TIMEOUT_S = 180  # a loaded 2-core machine can take 20-40 s to fill the pool
 UI_TIMEOUT_MS = 90_000  # a page may have to wait for a kernel start and the model load
 LOG_TIMEOUT_S = 20
@@ -49,69 +43,11 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@dataclass
-class VoilaServer:
-    process: subprocess.Popen
-    url: str
-    log_path: Path
-
-    def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
-
-    def wait_ready(self, pool_filled: bool) -> None:
-        """Until the port answers and, with preheating, the pool is filled (kernels started)."""
-        port = int(self.url.rsplit(":", 1)[1].rstrip("/"))
-        deadline = time.monotonic() + START_TIMEOUT_S
-        listening = False
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"voila exited ({self.process.returncode}):\n{self.log()[-3000:]}")
-            if not listening:
-                with socket.socket() as sock:
-                    sock.settimeout(1)
-                    listening = sock.connect_ex(("127.0.0.1", port)) == 0
-            if listening and (not pool_filled or POOL_FILLED in self.log()):
-                return
-            time.sleep(0.2)
-        raise AssertionError(f"voila was not ready within {START_TIMEOUT_S} s:\n{self.log()[-3000:]}")
-
-    def stop(self) -> None:
-        """SIGTERM to Voila's process group (Voila shuts its kernels down), then SIGKILL whatever is left.
-
-        Kernels run in sessions of their own, so they are found as Voila's descendants before it stops.
-        """
-        try:
-            tree = psutil.Process(self.process.pid).children(recursive=True)
-        except psutil.NoSuchProcess:
-            tree = []
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
-        _, alive = psutil.wait_procs(tree, timeout=10)
-        for child in alive:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                child.kill()
-        psutil.wait_procs(alive, timeout=10)
-
-
-def start_voila(settings: Settings, options: AppServerOptions, root: Path) -> VoilaServer:
-    """Voila in a new session, with Jupyter's data, runtime and config folders (and IPython's) in ``root``."""
-    env = voila_environment(settings)
-    for name in ("JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTER_CONFIG_DIR", "IPYTHONDIR"):
-        folder = root / name.lower()
-        folder.mkdir(parents=True, exist_ok=True)
-        env[name] = str(folder)
-    log_path = root / "voila.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(voila_command(options), env=env, stdin=subprocess.DEVNULL, stdout=log,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
-    server = VoilaServer(process, f"http://{options.host}:{options.port}/", log_path)
+def start_voila(settings: Settings, options: AppServerOptions, root: Path) -> VoilaProcess:
+    """Voila ready to serve (port open and, with preheating, the pool filled), or stopped on failure."""
+    server = VoilaProcess(settings, options, root, START_TIMEOUT_S)
     try:
-        server.wait_ready(pool_filled=options.preheat and options.pool_size > 0)
+        server.wait_ready()
     except BaseException:
         server.stop()
         raise

@@ -21,8 +21,8 @@ from studyrec_lib.monitoring import (
     history,
     invalid_share,
     retrain_lock,
-    run_monitor,
 )
+from studyrec_lib.pipeline import run_monitor
 from studyrec_lib.registration import register_training
 from studyrec_lib.shifted_data import shift_frame
 from studyrec_lib.spool import PredictionSpool, new_record
