@@ -23,7 +23,15 @@ from sklearn.model_selection import StratifiedGroupKFold
 from threadpoolctl import threadpool_limits
 
 from . import metrics
-from .candidates import LARGE_DATA_ROWS, NAIVE, SEED, classification_candidates, regression_candidates
+from .candidates import (
+    AVERAGE,
+    LARGE_DATA_ROWS,
+    NAIVE,
+    SEED,
+    average_regressor,
+    classification_candidates,
+    regression_candidates,
+)
 from .errors import StudyRecError
 from .features import feature_baseline
 from .tasks import STUDENT_TASK, Task
@@ -139,20 +147,37 @@ def _cross_fit(
     return fitted
 
 
+def _regression_result(name: str, predicted: np.ndarray, marks: np.ndarray, folds: list, task: Task,
+                       seconds: float, first_fold_model: BaseEstimator | None) -> CandidateResult:
+    out_of_fold = np.clip(predicted, *task.marks_range)
+    scores: dict[str, list[float]] = {"rmse": [], "mae": [], "r2": []}
+    for _, test in folds:
+        for metric_name, value in metrics.regression_scores(marks[test], out_of_fold[test]).items():
+            scores[metric_name].append(value)
+    return CandidateResult(name, scores, out_of_fold, round(seconds, 2), first_fold_model)
+
+
 def _regression(task: Task, X: pd.DataFrame, marks: np.ndarray, folds: list, progress: Progress) -> TaskResult:
-    low, high = task.marks_range
+    candidates = regression_candidates(task, len(X))
     results: dict[str, CandidateResult] = {}
-    for name, (models, seconds) in _cross_fit(regression_candidates(task, len(X)), X, marks, folds).items():
-        out_of_fold = np.empty(len(X))
-        scores: dict[str, list[float]] = {"rmse": [], "mae": [], "r2": []}
+    unclipped: dict[str, np.ndarray] = {}
+    for name, (models, seconds) in _cross_fit(candidates, X, marks, folds).items():
+        unclipped[name] = np.empty(len(X))
         for model, (_, test) in zip(models, folds, strict=True):
-            out_of_fold[test] = np.clip(model.predict(X.iloc[test]), low, high)
-            for metric_name, value in metrics.regression_scores(marks[test], out_of_fold[test]).items():
-                scores[metric_name].append(value)
-        results[name] = CandidateResult(name, scores, out_of_fold, round(seconds, 2), models[0])
+            unclipped[name][test] = model.predict(X.iloc[test])
+        results[name] = _regression_result(name, unclipped[name], marks, folds, task, seconds, models[0])
         progress(f"regression {name}: CV RMSE {results[name].mean('rmse'):.3f}")
+    # The average's fold predictions are its members' (same folds, same seeds): no fits of its own.
+    candidates[AVERAGE] = average_regressor(candidates)
+    members = [name for name in unclipped if name != NAIVE]
+    results[AVERAGE] = _regression_result(AVERAGE, np.mean([unclipped[name] for name in members], axis=0), marks,
+                                          folds, task, sum(results[name].seconds for name in members), None)
+    progress(f"regression {AVERAGE} of {len(members)}: CV RMSE {results[AVERAGE].mean('rmse'):.3f}")
     chosen = min(results, key=lambda n: results[n].mean("rmse"))
-    model = clone(regression_candidates(task, len(X))[chosen]).fit(X, marks)
+    if results[chosen].first_fold_model is None:  # the evaluation's permutation importance needs one
+        first_train = folds[0][0]
+        results[chosen].first_fold_model = clone(candidates[chosen]).fit(X.iloc[first_train], marks[first_train])
+    model = clone(candidates[chosen]).fit(X, marks)
     beats = results[chosen].mean("rmse") < results[NAIVE].mean("rmse")
     return TaskResult("regression", results, chosen, model, "rmse", beats)
 

@@ -73,7 +73,8 @@ def test_every_candidate_is_cross_validated(result):
     marks_model = candidates.regression_candidates(STUDENT_TASK, rows)["ridge"]
     assert set(candidates.regression_candidates(STUDENT_TASK, rows)) == REGRESSION_CANDIDATES
     assert set(candidates.classification_candidates(STUDENT_TASK, rows, marks_model)) == CLASSIFICATION_CANDIDATES
-    assert set(result.regression.candidates) == REGRESSION_CANDIDATES
+    # train() adds the average of the non-naive candidates, scored from their fold models.
+    assert set(result.regression.candidates) == REGRESSION_CANDIDATES | {"average"}
     # A calibrated copy of the chosen model is added when calibration lowers the Brier score.
     assert {name.removesuffix("+sigmoid") for name in result.classification.candidates} == CLASSIFICATION_CANDIDATES
     for candidate in result.regression.candidates.values():
@@ -153,3 +154,34 @@ def test_calibration_is_skipped_when_a_grade_is_too_rare_in_a_fold():
     calibration = result.classification.extra["calibration"]
     assert calibration["considered"] is False
     assert "only" in calibration["skipped"]
+
+
+def test_the_average_is_scored_as_the_mean_of_its_members_fold_predictions(result):
+    regression = result.regression.candidates
+    members = [name for name in regression if name not in ("naive", "average")]
+    assert len(members) == 5
+    stacked = np.array([regression[name].out_of_fold for name in members])
+    low, high = STUDENT_TASK.marks_range
+    inside = (stacked > low).all(axis=0) & (stacked < high).all(axis=0)  # clipping changes nothing there
+    assert inside.mean() > 0.9
+    np.testing.assert_allclose(regression["average"].out_of_fold[inside], stacked[:, inside].mean(axis=0))
+    assert regression["average"].seconds == pytest.approx(sum(regression[name].seconds for name in members), abs=0.05)
+
+
+def test_a_chosen_average_is_fitted_with_a_first_fold_model_for_evaluation():
+    """Marks = a straight line plus steps: the linear and the tree candidates each miss half of it."""
+    rng = np.random.default_rng(5)
+    frame = example_data.generate(students=30, seed=4)
+    midterm = frame["midterm_marks"].to_numpy()
+    frame["final_marks"] = np.clip(0.8 * midterm + 6 * (frame["quiz_marks"].to_numpy() > 5)
+                                   + rng.normal(0, 1.5, len(frame)), 0, 50)
+    trained = train(frame, n_folds=3)
+    assert trained.regression.chosen == "average"
+    chosen = trained.regression.best
+    assert chosen.first_fold_model is not None
+    first_test = trained.folds[0][1]
+    X = frame[STUDENT_TASK.features]
+    np.testing.assert_allclose(np.clip(chosen.first_fold_model.predict(X.iloc[first_test]), 0, 50),
+                               chosen.out_of_fold[first_test])
+    assert [name for name, _ in trained.regression.model.estimators] == [
+        name for name in trained.regression.candidates if name not in ("naive", "average")]
