@@ -1,4 +1,4 @@
-"""The candidate models of each task: the old system's two, two stronger ones, and a naive baseline.
+"""The candidate models of each task: the old system's two, stronger and simpler ones, and a naive baseline.
 
 Every candidate is a scikit-learn Pipeline on the same preprocessing. Seeds are fixed so the same data
 and parameters give the same metrics. On large data only the candidates that scale are tried.
@@ -27,7 +27,7 @@ from .grade_from_marks import MarksGradeClassifier
 from .tasks import Task
 
 SEED = 0
-LARGE_DATA_ROWS = 200_000  # above this, only candidates that scale (linear, HistGradientBoosting)
+LARGE_DATA_ROWS = 200_000  # above this, only candidates that scale (linear, small trees, HistGradientBoosting)
 NAIVE = "naive"
 AVERAGE = "average"
 # Small trees, like rpart's defaults (minsplit 20, minbucket 7): the published best on the UCI data where

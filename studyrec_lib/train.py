@@ -169,7 +169,7 @@ def _regression(task: Task, X: pd.DataFrame, marks: np.ndarray, folds: list, pro
         progress(f"regression {name}: CV RMSE {results[name].mean('rmse'):.3f}")
     # The average's fold predictions are its members' (same folds, same seeds): no fits of its own.
     candidates[AVERAGE] = average_regressor(candidates)
-    members = [name for name in unclipped if name != NAIVE]
+    members = [name for name, _ in candidates[AVERAGE].estimators]
     results[AVERAGE] = _regression_result(AVERAGE, np.mean([unclipped[name] for name in members], axis=0), marks,
                                           folds, task, sum(results[name].seconds for name in members), None)
     progress(f"regression {AVERAGE} of {len(members)}: CV RMSE {results[AVERAGE].mean('rmse'):.3f}")
