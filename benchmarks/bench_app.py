@@ -18,7 +18,6 @@ import argparse
 import contextlib
 import json
 import os
-import socket
 import sys
 import tempfile
 import time
@@ -26,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import psutil
-from bench_predict import trained_warehouse  # this folder is on sys.path when a benchmark runs
+from bench_predict import free_port, trained_warehouse  # this folder is on sys.path when a benchmark runs
 from playwright.sync_api import Browser, expect, sync_playwright
 
 from studyrec_lib.app_server import AppServerOptions, VoilaProcess
@@ -43,12 +42,6 @@ METRICS = tuple(TARGETS_MS)
 
 def progress(message: str) -> None:
     print(f"[bench_app {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _cpu_s(processes: list[psutil.Process]) -> float:
@@ -146,8 +139,8 @@ def main() -> None:
         parser.error("--samples and --pool-size must be at least 1")
 
     configurations = {
-        "preheated": lambda: AppServerOptions(port=_free_port(), pool_size=args.pool_size, preheat=True),
-        "plain": lambda: AppServerOptions(port=_free_port(), preheat=False),
+        "preheated": lambda: AppServerOptions(port=free_port(), pool_size=args.pool_size, preheat=True),
+        "plain": lambda: AppServerOptions(port=free_port(), preheat=False),
     }
     with tempfile.TemporaryDirectory(prefix="bench_app-") as tmp:
         root = Path(tmp)

@@ -96,7 +96,7 @@ def in_process(settings, calls: int) -> dict:
             "ratio_baseline_over_ours_p50": round(statistics.median(baseline) / p50, 1), "old_system_ms": 88}
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -162,7 +162,7 @@ def over_http(settings, requests: int) -> dict:
     token = tokens.create_token("BENCH", "bench", settings)[1]
     env = {**os.environ, "STUDYREC_WAREHOUSE": str(settings.warehouse), "STUDYREC_RUNS": str(settings.runs_dir),
            "STUDYREC_RATE_LIMIT": "100000000"}
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     wrk = {}
     ours = _load([sys.executable, "-m", "studyrec_lib.cli", "serve", "--port", str(port)], env, url, token,
@@ -172,7 +172,7 @@ def over_http(settings, requests: int) -> dict:
         logged = con.execute("SELECT count(*) FROM prediction_log WHERE student_id = 'BENCH'").fetchone()[0]
     # wrk counts the requests completed inside its window; a few more are answered (and logged) after it.
     sent = 1 + ours["total"] + wrk.get("requests", 0)
-    port = _free_port()
+    port = free_port()
     baseline = _load([sys.executable, "-c", BASELINE_SERVER, str(port)], env, f"http://127.0.0.1:{port}", token,
                      max(200, requests // 10))
     return {"benchmark": "predict_http_concurrency_10", "requests": requests, "success": ours["success"],

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import psutil
 
 from . import warehouse
 from .config import Settings
@@ -31,16 +32,6 @@ from .errors import WarehouseLocked
 REQUIRED_FIELDS = {"request_id", "logged_at", "source", "inputs", "status"}
 FLUSH_LOCK_TIMEOUT_S = 0.5
 CLAIMED = re.compile(r"\.claimed-(\d+)(?=\.)")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def spool_dir(settings: Settings) -> Path:
@@ -111,7 +102,7 @@ class PredictionSpool:
                 continue
         for path in sorted(self.directory.glob("*.claimed-*.jsonl")):
             owner = int(CLAIMED.search(path.name).group(1))
-            if owner == os.getpid() or not _alive(owner):
+            if owner == os.getpid() or not psutil.pid_exists(owner):
                 found.append(path)
         return found
 

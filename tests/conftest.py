@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +13,18 @@ from studyrec_lib.config import Settings, load_settings
 from studyrec_lib.example_data import generate
 
 MakeFile = Callable[[str, str | bytes], Path]
+
+
+@pytest.fixture(scope="session")
+def free_port() -> Callable[[], int]:
+    """``free_port()``: an unused loopback port for a server under test to bind."""
+
+    def pick() -> int:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            return sock.getsockname()[1]
+
+    return pick
 
 
 @pytest.fixture

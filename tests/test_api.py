@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import textwrap
@@ -22,15 +21,8 @@ GOOD = {"semester": 3, "subject": "Mathematics", "assignment_marks": 3.5, "quiz_
         "attendance_percentage": 85, "midterm_marks": 18.5, "previous_cgpa": 2.9}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
-def serve(settings, rate_limit: int) -> Iterator[str]:
-    port = _free_port()
+def serve(settings, rate_limit: int, port: int) -> Iterator[str]:
     env = {**os.environ, "STUDYREC_WAREHOUSE": str(settings.warehouse), "STUDYREC_RUNS": str(settings.runs_dir),
            "STUDYREC_RATE_LIMIT": str(rate_limit), "STUDYREC_RATE_WINDOW_S": "60"}
     server = subprocess.Popen([sys.executable, "-m", "studyrec_lib.cli", "serve", "--port", str(port)], env=env)
@@ -51,8 +43,8 @@ def serve(settings, rate_limit: int) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def api(trained_settings) -> Iterator[str]:
-    with serve(trained_settings, rate_limit=5) as url:
+def api(trained_settings, free_port) -> Iterator[str]:
+    with serve(trained_settings, rate_limit=5, port=free_port()) as url:
         yield url
 
 
@@ -165,11 +157,11 @@ def _logged(settings, student_id: str) -> int:
         return con.execute("SELECT count(*) FROM prediction_log WHERE student_id = ?", [student_id]).fetchone()[0]
 
 
-def test_no_prediction_is_lost_while_another_process_holds_the_warehouse(trained_settings):
+def test_no_prediction_is_lost_while_another_process_holds_the_warehouse(trained_settings, free_port):
     """Load while a writer holds the DuckDB file: every successful request ends up in prediction_log."""
     student = "LOAD-TEST"
     token = _token(trained_settings, student)
-    with serve(trained_settings, rate_limit=1_000_000) as url:
+    with serve(trained_settings, rate_limit=1_000_000, port=free_port()) as url:
         holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
             import duckdb, time
             con = duckdb.connect({str(trained_settings.warehouse)!r})
@@ -197,9 +189,9 @@ def test_no_prediction_is_lost_while_another_process_holds_the_warehouse(trained
     assert _logged(trained_settings, student) == report["success"]
 
 
-def test_fuzzing_the_openapi_document_finds_no_server_error(trained_settings, tmp_path):
+def test_fuzzing_the_openapi_document_finds_no_server_error(trained_settings, tmp_path, free_port):
     """schemathesis generates at least 1,000 requests; none may get a 500 or break the response schema."""
-    with serve(trained_settings, rate_limit=1_000_000) as url:
+    with serve(trained_settings, rate_limit=1_000_000, port=free_port()) as url:
         har = tmp_path / "requests.har"
         done = subprocess.run(
             [os.path.join(os.path.dirname(sys.executable), "schemathesis"), "run", f"{url}/openapi.json",

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import struct
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -37,12 +36,6 @@ NUMBER_FIELDS = ("semester", "assignment_marks", "quiz_marks", "attendance_perce
                  "previous_cgpa")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def start_voila(settings: Settings, options: AppServerOptions, root: Path) -> VoilaProcess:
     """Voila ready to serve (port open and, with preheating, the pool filled), or stopped on failure."""
     server = VoilaProcess(settings, options, root, START_TIMEOUT_S)
@@ -65,9 +58,10 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="module")
-def app_url(trained_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def app_url(trained_settings: Settings, tmp_path_factory: pytest.TempPathFactory,
+            free_port: Callable[[], int]) -> Iterator[str]:
     """The app over the trained warehouse, with a preheated pool of two kernels."""
-    options = AppServerOptions(port=_free_port(), pool_size=2, preheat=True)
+    options = AppServerOptions(port=free_port(), pool_size=2, preheat=True)
     server = start_voila(trained_settings, options, tmp_path_factory.mktemp("voila-trained"))
     try:
         yield server.url
@@ -82,9 +76,10 @@ def empty_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 
 @pytest.fixture(scope="module")
-def no_model_url(empty_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def no_model_url(empty_settings: Settings, tmp_path_factory: pytest.TempPathFactory,
+                 free_port: Callable[[], int]) -> Iterator[str]:
     """The app over a warehouse with no model, served by plain Voila (a kernel starts per page)."""
-    options = AppServerOptions(port=_free_port(), preheat=False)
+    options = AppServerOptions(port=free_port(), preheat=False)
     server = start_voila(empty_settings, options, tmp_path_factory.mktemp("voila-empty"))
     try:
         yield server.url
