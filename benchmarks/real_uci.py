@@ -6,7 +6,7 @@ number) on three input setups (A = all columns except G3, B = A without G2, C = 
 tasks (regression of G3: RMSE; pass if G3 >= 10: accuracy %; five levels I-V: accuracy %).
 
 Nested: in every outer fold, ``studyrec_lib.train.train`` runs its whole selection (grouped inner CV of
-all candidates, best regressor by RMSE, best classifier by weighted F1, optional sigmoid calibration) on
+all candidates, best regressor by RMSE, best classifier by weighted F1, optional calibration) on
 the outer training part only, and the models it returns predict the outer test fold. The procedure is the
 same for every cell; nothing is tuned per setup or task. Two train() calls per outer fold and setup (one
 per grade target); the regression figure comes from the five-level call.

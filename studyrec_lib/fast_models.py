@@ -12,7 +12,9 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from scipy.special import softmax
 from sklearn.base import BaseEstimator
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
@@ -20,6 +22,7 @@ from .grade_from_marks import MarksGradeClassifier
 from .tasks import Task
 
 TOLERANCE = 1e-7
+LOG_EPSILON = 1e-12  # scikit-learn's temperature scaling takes log(p + 1e-12) of probabilities
 
 
 class AffineRows:
@@ -77,38 +80,49 @@ class FastModels:
     """Final marks and grade probabilities from numpy rows; built only when it matches scikit-learn."""
 
     def __init__(self, marks: AffineRows, grade_from_marks: tuple[MarksGradeClassifier, AffineRows] | None = None,
-                 logits: AffineRows | None = None):
+                 logits: AffineRows | None = None, inverse_temperature: float = 1.0):
         self.marks = marks
         self.grade_from_marks = grade_from_marks
         self.logits = logits
+        self.inverse_temperature = inverse_temperature
 
     def predict(self, numeric: np.ndarray, subjects: Sequence[str], known: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Unclipped final marks and grade probabilities (columns in the classifier's class order)."""
         centre = self.marks(numeric, subjects)[:, 0]
         if self.grade_from_marks is not None:
             classifier, inner_marks = self.grade_from_marks
-            return centre, classifier.proba_from_marks(inner_marks(numeric, subjects)[:, 0], known)
-        z = self.logits(numeric, subjects)
-        z = z - z.max(axis=1, keepdims=True)
-        proba = np.exp(z)
-        return centre, proba / proba.sum(axis=1, keepdims=True)
+            proba = classifier.proba_from_marks(inner_marks(numeric, subjects)[:, 0], known)
+            if self.inverse_temperature == 1.0:
+                return centre, proba
+            return centre, softmax(self.inverse_temperature * np.log(proba + LOG_EPSILON), axis=1)
+        return centre, softmax(self.inverse_temperature * self.logits(numeric, subjects), axis=1)
 
     @classmethod
     def build(cls, task: Task, regressor: BaseEstimator, classifier: BaseEstimator,
               probe: pd.DataFrame) -> FastModels | None:
-        """Fast versions of both models, or None unless both fold and agree with scikit-learn on ``probe``."""
+        """Fast versions of both models, or None unless both fold and agree with scikit-learn on ``probe``.
+
+        A temperature-calibrated classifier folds too when it is one model and one temperature (train()
+        calibrates several grades that way): the temperature rescales the folded model's logits.
+        """
         marks = AffineRows.from_pipeline(regressor, task)
         if marks is None:
             return None
+        base, inverse_temperature = classifier, 1.0
+        if isinstance(classifier, CalibratedClassifierCV):
+            if classifier.method != "temperature" or len(classifier.calibrated_classifiers_) != 1:
+                return None
+            base = classifier.calibrated_classifiers_[0].estimator
+            inverse_temperature = float(classifier.calibrated_classifiers_[0].calibrators[0].beta_)
         fast = None
-        if isinstance(classifier, MarksGradeClassifier):
-            inner = AffineRows.from_pipeline(classifier.regressor_, task)
+        if isinstance(base, MarksGradeClassifier):
+            inner = AffineRows.from_pipeline(base.regressor_, task)
             if inner is not None:
-                fast = cls(marks, grade_from_marks=(classifier, inner))
-        elif isinstance(classifier, Pipeline) and hasattr(classifier.steps[-1][1], "coef_"):
-            logits = AffineRows.from_pipeline(classifier, task)
-            if logits is not None and np.atleast_2d(classifier.steps[-1][1].coef_).shape[0] > 1:
-                fast = cls(marks, logits=logits)
+                fast = cls(marks, grade_from_marks=(base, inner), inverse_temperature=inverse_temperature)
+        elif isinstance(base, Pipeline) and hasattr(base.steps[-1][1], "coef_"):
+            logits = AffineRows.from_pipeline(base, task)
+            if logits is not None and np.atleast_2d(base.steps[-1][1].coef_).shape[0] > 1:
+                fast = cls(marks, logits=logits, inverse_temperature=inverse_temperature)
         if fast is None:
             return None
         numeric = probe[list(task.numeric_features)].to_numpy(dtype=float)

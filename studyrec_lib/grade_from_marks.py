@@ -36,8 +36,9 @@ class MarksGradeClassifier(ClassifierMixin, BaseEstimator):
         out_of_fold = cross_val_predict(clone(self.regressor), X, marks, cv=folds)
         self.residuals_ = np.sort(marks - out_of_fold)
         self.regressor_ = clone(self.regressor).fit(X, marks)
-        self.classes_ = np.unique(np.asarray(y).astype(str))
-        self.__dict__.pop("_band_matrix", None)  # built again for these classes
+        labels = np.asarray(y)
+        self.classes_ = np.unique(labels)
+        self.band_to_class_ = self._band_to_class(self.task.grade_of_marks(X, marks), labels)
         return self
 
     def predict_marks(self, X: pd.DataFrame) -> np.ndarray:
@@ -56,25 +57,29 @@ class MarksGradeClassifier(ClassifierMixin, BaseEstimator):
         reach = np.where(needed <= low, 1.0, np.where(needed > high, 0.0, 1.0 - below))
         reach[:, -1] = 1.0  # every total earns at least the lowest grade
         band = np.diff(np.concatenate([np.zeros((len(centre), 1)), reach], axis=1), axis=1)
-        proba = band @ self._band_to_class() + PROBABILITY_FLOOR
+        proba = band @ self.band_to_class_ + PROBABILITY_FLOOR
         return proba / proba.sum(axis=1, keepdims=True)
 
-    def _band_to_class(self) -> np.ndarray:
-        """Each grade band's probability goes to that grade, or to the nearest grade the training data had.
+    def _band_to_class(self, band_of_row: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        """Each grade band's probability goes to the label its training rows carry most often.
 
-        Without this, a cohort with no F would give a failing student no probability of any low grade.
-        Built once per fitted model (a single prediction would otherwise spend most of its time here).
+        Labels are read from the rows, not assumed to be the band's name: a calibrator may fit this model
+        on the grades' indices, and a few rows may carry a grade their marks disagree with. A band no
+        training row fell in goes to the nearest band that had rows, so a cohort with no F still gives a
+        failing student the lowest grade it knows.
         """
-        cached = self.__dict__.get("_band_matrix")
-        if cached is not None:
-            return cached
-        present = [i for i, grade in enumerate(self.task.grades) if grade in set(self.classes_)]
-        column = {grade: j for j, grade in enumerate(self.classes_)}
-        matrix = np.zeros((len(self.task.grades), len(self.classes_)))
-        for i in range(len(self.task.grades)):
-            nearest = min(present, key=lambda p: (abs(p - i), p))
-            matrix[i, column[self.task.grades[nearest]]] = 1.0
-        self._band_matrix = matrix
+        bands = self.task.grades
+        column = {label: j for j, label in enumerate(self.classes_)}
+        label_of_band: dict[int, object] = {}
+        for i, grade in enumerate(bands):
+            in_band = labels[band_of_row == grade]
+            if len(in_band):
+                values, counts = np.unique(in_band, return_counts=True)
+                label_of_band[i] = values[np.argmax(counts)]
+        matrix = np.zeros((len(bands), len(self.classes_)))
+        for i in range(len(bands)):
+            nearest = min(label_of_band, key=lambda p: (abs(p - i), p))
+            matrix[i, column[label_of_band[nearest]]] = 1.0
         return matrix
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:

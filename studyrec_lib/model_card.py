@@ -39,7 +39,8 @@ def model_card(result: TrainingResult, training: dict) -> str:
         f"Brier (macro) {clf.best.mean('brier_macro'):.4f} (naive {clf.candidates['naive'].mean('brier_macro'):.4f}).",
         f"- {int(interval['level'] * 100)}% prediction interval: ± {interval['half_width']:.2f} marks, measured "
         f"coverage {interval['coverage']:.3f}.",
-        f"- Calibration: sigmoid calibration {'applied' if calibration.get('applied') else 'not applied'}"
+        f"- Calibration: {calibration.get('method', 'no')} calibration "
+        f"{'applied' if calibration.get('applied') else 'not applied'}"
         + (f" (CV Brier {calibration['brier_before']:.4f} -> {calibration['brier_after']:.4f})."
            if "brier_before" in calibration else "."),
         f"- Grade/marks coherence: the most probable grade differs from the grade of the predicted total in "

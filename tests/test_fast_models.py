@@ -1,6 +1,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
@@ -15,6 +16,7 @@ from studyrec_lib.grade_from_marks import MarksGradeClassifier
 from studyrec_lib.predict import Predictor
 from studyrec_lib.schema import FIELDS_BY_NAME, GRADES
 from studyrec_lib.tasks import STUDENT_TASK
+from studyrec_lib.train import calibrated_classifier
 
 TASK = STUDENT_TASK
 UNSEEN = "Astrology"
@@ -113,6 +115,33 @@ def test_fast_grade_from_marks_classifier_equals_scikit_learn(cohort):
     rows = _random_rows(subjects, 200, seed=10)
     _, proba = _fast_outputs(fast, rows)
     np.testing.assert_allclose(proba, classifier.predict_proba(rows[TASK.features]), rtol=0, atol=1e-7)
+
+
+@pytest.mark.parametrize("kind", ["grade_from_marks", "logistic_regression"])
+def test_fast_temperature_calibrated_classifier_equals_scikit_learn(kind):
+    cohort = generate(students=30, seed=4)
+    X, grades, marks = cohort[TASK.features], cohort["final_grade"].astype(str).to_numpy(), cohort["final_marks"]
+    regressor = _pipe(Ridge()).fit(X, marks)
+    base = (MarksGradeClassifier(_pipe(Ridge()), TASK) if kind == "grade_from_marks"
+            else _pipe(LogisticRegression(max_iter=2000)))
+    classifier = calibrated_classifier(base, np.unique(grades))
+    classifier.fit(X, grades, **({"marks": marks.to_numpy()} if kind == "grade_from_marks" else {}))
+    subjects = [*sorted(set(cohort["subject"])), UNSEEN]
+    fast = FastModels.build(TASK, regressor, classifier, _random_rows(subjects, 20, seed=2))
+    assert fast is not None
+    assert abs(fast.inverse_temperature - 1.0) > 1e-3  # a real temperature is applied, not skipped
+    rows = _random_rows(subjects, 200, seed=11)
+    _, proba = _fast_outputs(fast, rows)
+    np.testing.assert_allclose(proba, classifier.predict_proba(rows[TASK.features]), rtol=0, atol=1e-7)
+
+
+def test_a_classifier_calibrated_per_fold_is_not_folded(cohort):
+    """Sigmoid calibration keeps one model per fold: no single affine map, so scikit-learn scores it."""
+    X, grades, marks = cohort[TASK.features], cohort["final_grade"].astype(str), cohort["final_marks"]
+    regressor = _pipe(Ridge()).fit(X, marks)
+    classifier = CalibratedClassifierCV(_pipe(LogisticRegression(max_iter=2000)), method="sigmoid", cv=2)
+    classifier.fit(X, grades)
+    assert FastModels.build(TASK, regressor, classifier, _random_rows(sorted(set(cohort["subject"])), 20, 2)) is None
 
 
 def test_affine_rows_refuse_what_is_not_a_linear_pipeline(cohort):

@@ -99,3 +99,27 @@ def test_a_grade_missing_from_training_moves_to_the_nearest_present_grade(data):
     zero = _student(0.0, attendance=0, cgpa=0.0)
     assert model.predict(zero)[0] == "D"
     assert model.predict_proba(zero)[0, list(model.classes_).index("D")] > 0.99
+
+
+def test_grades_given_as_indices_give_the_same_probabilities(data, fitted):
+    """Temperature calibration fits the model on the grades' indices, not their names."""
+    X, grades, marks = data
+    indices = np.searchsorted(fitted.classes_, grades)
+    coded = MarksGradeClassifier(_ridge(), STUDENT_TASK).fit(X, indices, marks=marks)
+    assert coded.classes_.tolist() == list(range(len(fitted.classes_)))
+    np.testing.assert_array_equal(coded.predict_proba(X), fitted.predict_proba(X))
+    np.testing.assert_array_equal(fitted.classes_[coded.predict(X)], fitted.predict(X))
+
+
+def test_a_band_goes_to_the_grade_most_of_its_rows_carry(data):
+    """One row whose given grade disagrees with its marks does not take its band's probability."""
+    X, grades, marks = data
+    relabelled = grades.copy()
+    band = STUDENT_TASK.grade_of_marks(X, marks)
+    row = int(np.flatnonzero(band == "B")[0])
+    relabelled[row] = "A+"
+    model = MarksGradeClassifier(_ridge(), STUDENT_TASK).fit(X, relabelled, marks=marks)
+    matrix = model.band_to_class_
+    b_band = STUDENT_TASK.grades.index("B")
+    assert matrix[b_band, list(model.classes_).index("B")] == 1.0
+    assert matrix.sum(axis=1).tolist() == [1.0] * len(STUDENT_TASK.grades)

@@ -42,7 +42,9 @@ def test_card_reports_the_interval_calibration_and_coherence(result, card):
     interval = result.interval
     assert (f"90% prediction interval: ± {interval['half_width']:.2f} marks, measured coverage "
             f"{interval['coverage']:.3f}.") in card
-    assert "Calibration: sigmoid calibration" in card
+    calibration = result.classification.extra["calibration"]
+    applied = "applied" if calibration["applied"] else "not applied"
+    assert f"Calibration: temperature calibration {applied} (CV Brier {calibration['brier_before']:.4f}" in card
     assert f"{result.coherence['disagreement_rate']:.1%} of rows" in card
 
 

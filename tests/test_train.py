@@ -3,7 +3,14 @@ import pytest
 
 from studyrec_lib import candidates, example_data, metrics
 from studyrec_lib.tasks import STUDENT_TASK
-from studyrec_lib.train import INTERVAL_LEVEL, MIN_TRAINING_ROWS, TrainingRefused, train
+from studyrec_lib.train import (
+    INTERVAL_LEVEL,
+    MIN_TRAINING_ROWS,
+    TrainingRefused,
+    calibrated_classifier,
+    calibration_method,
+    train,
+)
 
 REGRESSION_CANDIDATES = {"naive", "ridge", "decision_tree", "hist_gradient_boosting", "random_forest",
                          "gradient_boosting"}
@@ -76,7 +83,8 @@ def test_every_candidate_is_cross_validated(result):
     # train() adds the average of the non-naive candidates, scored from their fold models.
     assert set(result.regression.candidates) == REGRESSION_CANDIDATES | {"average"}
     # A calibrated copy of the chosen model is added when calibration lowers the Brier score.
-    assert {name.removesuffix("+sigmoid") for name in result.classification.candidates} == CLASSIFICATION_CANDIDATES
+    method = result.classification.extra["calibration"]["method"]
+    assert {name.removesuffix(f"+{method}") for name in result.classification.candidates} == CLASSIFICATION_CANDIDATES
     for candidate in result.regression.candidates.values():
         assert set(candidate.fold_scores) == {"rmse", "mae", "r2"}
         assert all(len(scores) == 3 for scores in candidate.fold_scores.values())
@@ -99,7 +107,8 @@ def test_the_chosen_models_are_the_best_and_beat_naive(result):
     assert clf.best.mean("brier_macro") < clf.candidates["naive"].mean("brier_macro")
     calibration = clf.extra["calibration"]
     assert calibration["considered"] is True
-    assert calibration["applied"] == clf.chosen.endswith("+sigmoid")
+    assert calibration["method"] == "temperature"  # the example has more than two grades
+    assert calibration["applied"] == clf.chosen.endswith("+temperature")
     if calibration["applied"]:
         assert calibration["brier_after"] < calibration["brier_before"]
     else:
@@ -149,7 +158,7 @@ def test_diagnostics_imbalance_and_baseline(result):
 
 
 def test_calibration_is_skipped_when_a_grade_is_too_rare_in_a_fold():
-    """Seed 2 puts all but one F of 12 students in one fold: sigmoid calibration cannot run there."""
+    """Seed 2 puts all but one F of 12 students in one fold: calibration cannot run there."""
     result = train(example_data.generate(students=12, seed=2), n_folds=3)
     calibration = result.classification.extra["calibration"]
     assert calibration["considered"] is False
@@ -185,3 +194,21 @@ def test_a_chosen_average_is_fitted_with_a_first_fold_model_for_evaluation():
                                chosen.out_of_fold[first_test])
     assert [name for name, _ in trained.regression.model.estimators] == [
         name for name in trained.regression.candidates if name not in ("naive", "average")]
+
+
+def test_calibration_of_several_grades_keeps_each_rows_predicted_grade():
+    """Temperature scaling only rescales confidence; sigmoid stays for two grades (Platt)."""
+    frame = example_data.generate(students=60, seed=3)
+    X, grades = frame[STUDENT_TASK.features], frame["final_grade"].astype(str).to_numpy()
+    classes = np.unique(grades)
+    assert len(classes) > 2
+    assert calibration_method(np.array(["fail", "pass"])) == "sigmoid"
+    tree = candidates.classification_candidates(STUDENT_TASK, len(X), None)["decision_tree"]
+    model = calibrated_classifier(tree, classes).fit(X, grades)
+    assert model.method == "temperature"
+    for fold_model in model.calibrated_classifiers_:
+        # Each fold's tree is fitted on the grades' indices; its columns are the grades it saw.
+        calibrated = fold_model.predict_proba(X)[:, fold_model.estimator.classes_]
+        uncalibrated = fold_model.estimator.predict_proba(X)
+        np.testing.assert_array_equal(calibrated.argmax(axis=1), uncalibrated.argmax(axis=1))
+        assert not np.allclose(calibrated, uncalibrated)  # the confidence did change
