@@ -206,8 +206,9 @@ def test_calibration_of_several_grades_keeps_each_rows_predicted_grade():
     tree = candidates.classification_candidates(STUDENT_TASK, len(X), None)["decision_tree"]
     model = calibrated_classifier(tree, classes).fit(X, grades)
     assert model.method == "temperature"
+    assert len(model.calibrated_classifiers_) == 1  # the one tree fitted on all rows, and its temperature
     for fold_model in model.calibrated_classifiers_:
-        # Each fold's tree is fitted on the grades' indices; its columns are the grades it saw.
+        # The tree is fitted on the grades' indices; its columns are the grades it saw.
         calibrated = fold_model.predict_proba(X)[:, fold_model.estimator.classes_]
         uncalibrated = fold_model.estimator.predict_proba(X)
         np.testing.assert_array_equal(calibrated.argmax(axis=1), uncalibrated.argmax(axis=1))
