@@ -203,8 +203,7 @@ def calibration_method(classes: np.ndarray) -> str:
 
     One-vs-rest sigmoids renormalised over several grades reorder them and so move the predicted grade
     (on the UCI setup-C five-level task they cost 1.1 points of accuracy over 20 x 10 folds); one
-    temperature keeps every row's
-    ranking of grades and changes only how confident it is.
+    temperature keeps every row's ranking of grades and changes only how confident it is.
     """
     return "sigmoid" if len(classes) == 2 else "temperature"
 
