@@ -149,7 +149,9 @@ def test_load_open_rows_returns_the_open_rows_of_the_latest_dataset_with_any(set
     first = ingest_frame(example_data.generate(students=3, seed=1, open_semesters=1), "first")
     second_frame = example_data.generate(students=3, seed=2, open_semesters=1)
     second = ingest_frame(second_frame, "second")
-    finished = ingest_frame(example_data.generate(students=3, seed=3), "finished")  # no open rows
+    others = example_data.generate(students=3, seed=3)  # other students, no open rows
+    others["student_id"] = others["student_id"].str.replace("S", "T")
+    finished = ingest_frame(others, "finished")
     assert first < second < finished
 
     rows = training_data.load_open_rows(settings)
@@ -164,6 +166,33 @@ def test_load_open_rows_returns_the_open_rows_of_the_latest_dataset_with_any(set
     expected = second_frame[second_frame["final_marks"].isna()].sort_values(["student_id", "semester", "subject"])
     np.testing.assert_allclose(rows["midterm_marks"], expected["midterm_marks"])
     assert rows["subject"].tolist() == expected["subject"].tolist()
+
+
+def test_rows_finished_by_a_later_upload_are_no_longer_open(settings, tmp_path):
+    def ingest_frame(frame: pd.DataFrame, name: str) -> int:
+        result = ingest.ingest_file(example_data.write(frame, tmp_path / f"{name}.csv"), progress=None,
+                                    settings=settings)
+        assert result.summary.status == "loaded", result.summary.message
+        return result.summary.dataset_id
+
+    elsewhere = example_data.generate(students=3, seed=1, open_semesters=1)
+    elsewhere["student_id"] = elsewhere["student_id"].str.replace("S", "T")  # other students
+    first = ingest_frame(elsewhere, "first")
+    cohort = example_data.generate(students=4, seed=2, open_semesters=1)
+    ingest_frame(cohort, "open")
+    finished = cohort[cohort["student_id"] != "S00004"].copy()  # S00004's results are not in yet
+    outcomes = example_data.generate(students=4, seed=2).iloc[finished.index]
+    finished[["final_marks", "final_grade"]] = outcomes[["final_marks", "final_grade"]]
+    ingest_frame(finished, "results")
+
+    rows = training_data.load_open_rows(settings)
+    assert set(rows["student_id"]) == {"S00004"}
+    assert len(rows) == 3 and (rows["semester"] == 8).all()
+
+    ingest_frame(example_data.generate(students=4, seed=2), "all results")
+    rows = training_data.load_open_rows(settings)
+    assert set(rows["dataset_id"]) == {first}  # the newest rows still waiting for results
+    assert len(rows) == 9 and set(rows["student_id"]) == {"T00001", "T00002", "T00003"}
 
 
 def test_open_row_predictions_are_logged_and_meet_their_outcomes_in_feedback(models, settings, tmp_path):
