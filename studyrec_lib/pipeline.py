@@ -75,16 +75,24 @@ def _ingest_step(run: Run, params: dict, progress: bool, summary: dict) -> None:
         raise StepFailed(step["message"])
 
 
+def tasks_passing_the_gate(gate: dict[str, dict]) -> str | None:
+    """What ``registry.activate`` gets: "both", the one task whose model beat its naive baseline, or None."""
+    passed = [task for task in registry.TASKS if gate[task]["passed"]]
+    if len(passed) == len(registry.TASKS):
+        return "both"
+    return passed[0] if passed else None
+
+
 def _train_steps(run: Run, n_folds: int, progress: bool, reason: str, summary: dict) -> None:
     """02_train then 03_evaluate; then activate what passed the gate."""
     _execute(run, TRAIN_NOTEBOOK, {"n_folds": n_folds}, progress)
     _execute(run, EVALUATE_NOTEBOOK, {}, progress)
     training = json.loads((run.folder / "train.json").read_text())
+    passing = tasks_passing_the_gate(training["quality_gate"])
     activated = {}
-    for task, version in training["versions"].items():
-        if training["quality_gate"][task]["passed"]:
-            activated.update(registry.activate(version, task, reason=reason, run_id=run.run_id,
-                                               settings=run.settings))
+    if passing:  # one version for both tasks of a training, activated in one transaction: never a mixed pair
+        version = training["versions"]["regression"]
+        activated = registry.activate(version, passing, reason=reason, run_id=run.run_id, settings=run.settings)
     summary.update({
         "versions": training["versions"],
         "activated": activated,
@@ -104,6 +112,9 @@ def _run_steps(run: Run, steps: list[Callable[[dict], None]]) -> dict:
             step(summary)
     except StepFailed as failure:
         return _finish(run, "failed", summary, error=str(failure))
+    except Exception as error:  # a bug or a locked warehouse: the run is failed, not left "running"
+        _finish(run, "failed", summary, error=f"{type(error).__name__}: {error}")
+        raise
     return _finish(run, "succeeded", summary)
 
 

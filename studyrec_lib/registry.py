@@ -93,8 +93,9 @@ def activate(version: str, task: str = "both", reason: str = "manual", run_id: s
     tasks = _tasks(task)
     with warehouse.transaction(settings) as con:
         for name in tasks:
-            found = con.execute("SELECT 1 FROM model_versions WHERE task = ? AND version = ?", [name, version])
-            if found.fetchone() is None:
+            found = con.execute("SELECT quality_gate FROM model_versions WHERE task = ? AND version = ?",
+                                [name, version]).fetchone()
+            if found is None:
                 known = [r[0] for r in con.execute(
                     "SELECT version FROM model_versions WHERE task = ? ORDER BY version DESC LIMIT 5", [name]
                 ).fetchall()]
@@ -102,6 +103,7 @@ def activate(version: str, task: str = "both", reason: str = "manual", run_id: s
                     f"no {name} model has version {version!r}; nothing was activated. "
                     f"Newest {name} versions: {known or 'none'} (see `studyrec models`)."
                 )
+            _refuse_failed_gate(name, version, json.loads(found[0] or "null"))
         for name in tasks:
             previous = con.execute("SELECT version FROM active_models WHERE task = ?", [name]).fetchone()
             con.execute(
@@ -111,6 +113,16 @@ def activate(version: str, task: str = "both", reason: str = "manual", run_id: s
             )
     write_active_sidecar(settings)
     return dict.fromkeys(tasks, version)
+
+
+def _refuse_failed_gate(task: str, version: str, gate: dict | None) -> None:
+    """A model that does not beat its naive baseline is never activated, by hand or by a run."""
+    if gate and gate.get("passed") is False:
+        raise RegistryError(
+            f"the {task} model {version} does not beat its naive baseline ({gate['metric']} {gate['model']:.4f}, "
+            f"naive {gate['naive']:.4f}), and such a model is never activated; nothing was activated. "
+            "Activate a version that passed (`studyrec models` shows passes_gate), or retrain on more data."
+        )
 
 
 def active_versions(settings: Settings | None = None) -> dict[str, dict]:
@@ -126,6 +138,7 @@ def list_versions(settings: Settings | None = None) -> pd.DataFrame:
     return warehouse.query_frame(
         """SELECT v.task, v.version, v.algorithm, v.training_rows, v.run_id, v.created_at,
                   coalesce(a.version = v.version, false) AS active,
+                  json_extract(v.quality_gate, '$.passed')::BOOLEAN AS passes_gate,
                   json_extract(v.metrics, '$.cv_rmse')::DOUBLE AS cv_rmse,
                   json_extract(v.metrics, '$.cv_f1_weighted')::DOUBLE AS cv_f1_weighted
            FROM model_versions AS v LEFT JOIN active_models AS a USING (task)

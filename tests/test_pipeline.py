@@ -4,6 +4,7 @@ import json
 
 import nbformat
 import pandas as pd
+import pytest
 
 from studyrec_lib import example_data, warehouse
 from studyrec_lib.pipeline import run_ingest
@@ -108,3 +109,59 @@ def test_a_failing_training_step_fails_the_run_and_activates_nothing(settings, t
     assert (settings.runs_dir / summary["run_id"] / "02_train.html").is_file()
     assert registry.active_versions(settings) == {}
     assert registry.list_versions(settings).empty
+
+
+def test_a_failing_evaluation_after_training_fails_the_run_and_activates_nothing(settings, tmp_path, monkeypatch):
+    """02_train has registered both versions when 03_evaluate fails: they stay registered and inactive."""
+    from pathlib import Path
+
+    from studyrec_lib import pipeline, registry
+
+    real_execute = pipeline.execute_notebook
+
+    def execute_then_change_the_training_state(run, notebook, parameters, progress):
+        done = real_execute(run, notebook, parameters, progress=progress)
+        if notebook == pipeline.TRAIN_NOTEBOOK:  # what 03_evaluate loads no longer matches its sha256
+            state = Path(json.loads((run.folder / "train.json").read_text())["training_state"])
+            state.write_bytes(state.read_bytes() + b"\0")
+        return done
+
+    monkeypatch.setattr(pipeline, "execute_notebook", execute_then_change_the_training_state)
+    path = example_data.write(example_data.generate(students=12, seed=4), tmp_path / "cohort.csv")
+    summary = pipeline.run_pipeline(path, settings=settings, progress=False, n_folds=3)
+    assert summary["status"] == "failed"
+    assert "changed after training; refusing to load it" in summary["error"]
+    assert [step["status"] for step in summary["steps"]] == ["succeeded", "succeeded", "failed"]
+    assert len(registry.list_versions(settings)) == 2
+    assert registry.active_versions(settings) == {}
+    assert registry.activation_history(settings).empty
+
+
+def test_an_unexpected_error_while_activating_fails_the_run_and_is_raised(settings, tmp_path, monkeypatch):
+    from studyrec_lib import pipeline, registry
+
+    def locked(*_args, **_kwargs):
+        raise OSError("Could not set lock on file warehouse.duckdb")
+
+    monkeypatch.setattr(registry, "activate", locked)
+    path = example_data.write(example_data.generate(students=12, seed=4), tmp_path / "cohort.csv")
+    with pytest.raises(OSError, match="Could not set lock"):
+        pipeline.run_pipeline(path, settings=settings, progress=False, n_folds=3)
+    (folder,) = [f for f in settings.runs_dir.iterdir() if f.is_dir()]
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["status"] == "failed"
+    assert summary["error"] == "OSError: Could not set lock on file warehouse.duckdb"
+    with warehouse.connect(settings, read_only=True) as con:
+        assert con.execute("SELECT status FROM runs").fetchall() == [("failed",)]
+    assert "failed" in (settings.runs_dir / "index.html").read_text()
+    assert registry.active_versions(settings) == {}
+
+
+@pytest.mark.parametrize(("regression", "classification", "activated"), [
+    (True, True, "both"), (True, False, "regression"), (False, True, "classification"), (False, False, None),
+])
+def test_only_the_tasks_that_beat_their_naive_baseline_are_activated(regression, classification, activated):
+    from studyrec_lib.pipeline import tasks_passing_the_gate
+
+    gate = {"regression": {"passed": regression}, "classification": {"passed": classification}}
+    assert tasks_passing_the_gate(gate) == activated

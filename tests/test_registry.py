@@ -23,9 +23,12 @@ def _entry(slope: float = 1.0) -> dict:
     }
 
 
-def _register(settings, tasks=("regression", "classification"), slope: float = 1.0, run_id: str | None = "run-a"):
-    return registry.register({task: _entry(slope) for task in tasks}, settings.runs_dir / "artifacts", run_id,
-                             settings=settings)
+def _register(settings, tasks=("regression", "classification"), slope: float = 1.0, run_id: str | None = "run-a",
+              failing: tuple[str, ...] = ()):
+    """``failing``: the tasks whose model did not beat its naive baseline."""
+    entries = {task: {**_entry(slope), "quality_gate": {"metric": "cv_rmse", "model": 4.5, "naive": 4.25,
+                                                         "passed": task not in failing}} for task in tasks}
+    return registry.register(entries, settings.runs_dir / "artifacts", run_id, settings=settings)
 
 
 def _parse(version: str) -> datetime:
@@ -43,6 +46,7 @@ def test_register_saves_artifacts_and_lists_versions_inactive(settings):
     assert listed["run_id"].tolist() == ["run-a", "run-a"]
     assert listed["cv_rmse"].tolist() == [2.5, 2.5]
     assert listed["cv_f1_weighted"].tolist() == [0.5, 0.5]
+    assert listed["passes_gate"].tolist() == [True, True]
     with warehouse.connect(settings, read_only=True) as con:
         rows = con.execute("SELECT task, artifact_path, artifact_sha256 FROM model_versions ORDER BY task").fetchall()
     for task, path, sha in rows:
@@ -143,6 +147,26 @@ def test_activating_an_unknown_version_raises_and_changes_nothing(settings):
 
     assert registry.activation_history(settings).equals(history_before)
     assert {t: r["version"] for t, r in registry.active_versions(settings).items()} == active_before
+
+
+def test_a_model_that_does_not_beat_naive_is_never_activated(settings):
+    good = _register(settings)["regression"]
+    registry.activate(good, task="both", reason="trained", settings=settings)
+    history_before = registry.activation_history(settings)
+    weak = _register(settings, failing=("classification",))["regression"]
+    listed = registry.list_versions(settings).query("version == @weak").set_index("task")["passes_gate"]
+    assert listed.to_dict() == {"classification": False, "regression": True}
+
+    for task in ("classification", "both"):  # "both" activates neither: the regression one passed
+        with pytest.raises(RegistryError) as refused:
+            registry.activate(weak, task=task, settings=settings)
+        message = str(refused.value)
+        assert f"classification model {weak} does not beat its naive baseline" in message
+        assert "cv_rmse 4.5000, naive 4.2500" in message and "nothing was activated" in message
+    assert registry.activation_history(settings).equals(history_before)
+    assert {t: r["version"] for t, r in registry.active_versions(settings).items()} == dict.fromkeys(
+        registry.TASKS, good)
+    assert registry.activate(weak, task="regression", settings=settings) == {"regression": weak}
 
 
 def test_rollback_makes_the_earlier_version_active_again(settings):
