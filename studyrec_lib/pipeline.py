@@ -12,6 +12,8 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
+import pandas as pd
+
 from . import registry
 from .config import Settings, load_settings
 from .example_data import ensure_example_dataset
@@ -75,6 +77,13 @@ def _ingest_step(run: Run, params: dict, progress: bool, summary: dict) -> None:
         raise StepFailed(step["message"])
 
 
+def _rows_in(table: Path) -> int:
+    try:
+        return len(pd.read_csv(table))
+    except pd.errors.EmptyDataError:  # no open rows at all: not even a header
+        return 0
+
+
 def tasks_passing_the_gate(gate: dict[str, dict]) -> str | None:
     """What ``registry.activate`` gets: "both", the one task whose model beat its naive baseline, or None."""
     passed = [task for task in registry.TASKS if gate[task]["passed"]]
@@ -93,13 +102,18 @@ def _train_steps(run: Run, n_folds: int, progress: bool, reason: str, summary: d
     if passing:  # one version for both tasks of a training, activated in one transaction: never a mixed pair
         version = training["versions"]["regression"]
         activated = registry.activate(version, passing, reason=reason, run_id=run.run_id, settings=run.settings)
+    registered = registry.version_metrics(training["versions"]["regression"], settings=run.settings)
     summary.update({
         "versions": training["versions"],
         "activated": activated,
         "chosen": training["chosen"],
         "quality_gate": training["quality_gate"],
         "cv_rmse": training["quality_gate"]["regression"]["model"],
+        "interval_coverage": registered["regression"]["interval_coverage"],
         "cv_f1_weighted": training["quality_gate"]["classification"]["model"],
+        "cv_accuracy": registered["classification"]["cv_accuracy"],
+        "cv_brier_macro": registered["classification"]["cv_brier_macro"],
+        "at_risk_rows": _rows_in(run.folder / "at_risk.csv"),
         "training_rows": training["training_rows"],
     })
 

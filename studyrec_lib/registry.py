@@ -125,6 +125,13 @@ def _refuse_failed_gate(task: str, version: str, gate: dict | None) -> None:
         )
 
 
+def version_metrics(version: str, settings: Settings | None = None) -> dict[str, dict]:
+    """Each task's registered metrics of ``version``: what a run reports next to the versions it made."""
+    rows = warehouse.query_frame("SELECT task, metrics FROM model_versions WHERE version = ?", params=[version],
+                                 settings=settings)
+    return {row["task"]: json.loads(row["metrics"]) for row in rows.to_dict("records")}
+
+
 def active_versions(settings: Settings | None = None) -> dict[str, dict]:
     frame = warehouse.query_frame(
         "SELECT task, version, algorithm, artifact_path, artifact_sha256, activated_at, reason, metrics "

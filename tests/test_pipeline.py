@@ -86,8 +86,16 @@ def test_pipeline_ingests_trains_evaluates_and_activates(settings, tmp_path):
     at_risk = pd.read_csv(folder / "at_risk.csv")
     assert len(at_risk) > 0  # 45 open rows of the last semester; some are weak
     assert set(at_risk["predicted_grade"]) <= {"D", "F", "C", "C+", "B", "B+", "A-", "A", "A+"}
+    assert summary["at_risk_rows"] == len(at_risk)
+    registered = registry.list_versions(settings).set_index("task")
+    assert summary["cv_rmse"] == pytest.approx(registered.loc["regression", "cv_rmse"])
+    assert 0.8 <= summary["interval_coverage"] <= 1
+    grade_metrics = registry.version_metrics(summary["versions"]["classification"], settings)["classification"]
+    assert summary["cv_brier_macro"] == grade_metrics["cv_brier_macro"] < grade_metrics["naive_cv_brier_macro"]
+    assert summary["cv_accuracy"] == grade_metrics["cv_accuracy"] > 1 / 9
     index = (settings.runs_dir / "index.html").read_text()
-    assert summary["run_id"] in index and "03_evaluate.html" in index
+    assert summary["run_id"] in index and "03_evaluate.html" in index and "at_risk.xlsx" in index
+    assert f"cv_accuracy: {summary['cv_accuracy']:.4g}" in index
 
     # A later run that fails changes nothing that is active.
     empty = tmp_path / "empty.csv"

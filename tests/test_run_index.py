@@ -19,7 +19,10 @@ def test_index_lists_runs_newest_first_with_status_figures_and_links(settings):
     ingest = runs.start_run("ingest", {}, settings)
     (ingest.folder / "01_ingest.html").write_text("<html></html>")
     (ingest.folder / "ingest_report.md").write_text("# report")
-    runs.finish_run(ingest, "succeeded", {"rows_loaded": 72, "rows_rejected": 3, "cv_rmse": 4.123456})
+    (ingest.folder / "at_risk.csv").write_text("student_id\nS00001\n")
+    (ingest.folder / "at_risk.xlsx").write_bytes(b"")
+    runs.finish_run(ingest, "succeeded", {"rows_loaded": 72, "rows_rejected": 3, "cv_rmse": 4.123456,
+                                          "cv_accuracy": 0.51234, "at_risk_rows": 1})
     training = runs.start_run("train", {}, settings)  # still running
 
     page = _page(settings)
@@ -28,7 +31,9 @@ def test_index_lists_runs_newest_first_with_status_figures_and_links(settings):
     assert done.startswith("<tr class='succeeded'>")
     assert "<td>succeeded</td>" in done
     assert "<td>ingest</td>" in done
-    assert "rows_loaded: 72; rows_rejected: 3; cv_rmse: 4.123" in done
+    assert "rows_loaded: 72; rows_rejected: 3; cv_rmse: 4.123; cv_accuracy: 0.5123; at_risk_rows: 1" in done
+    assert f'<a href="{ingest.run_id}/at_risk.csv">at_risk.csv</a>' in done
+    assert f'<a href="{ingest.run_id}/at_risk.xlsx">at_risk.xlsx</a>' in done
     assert f'<a href="{ingest.run_id}/01_ingest.html">01_ingest.html</a>' in done
     assert f'<a href="{ingest.run_id}/ingest_report.md">ingest_report.md</a>' in done
     assert f"<code>{ingest.run_id}</code>" in done
