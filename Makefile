@@ -34,7 +34,7 @@ lint: $(STAMP)
 
 bench: $(STAMP) browser
 	$(PY) benchmarks/bench_ingest.py
-	$(PY) benchmarks/bench_train.py --pipeline
+	$(PY) benchmarks/bench_train.py --pipeline --million
 	$(PY) benchmarks/bench_predict.py
 	$(PY) benchmarks/bench_app.py
 	$(PY) benchmarks/bench_monitor.py

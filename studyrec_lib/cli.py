@@ -54,10 +54,15 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return _exit_code(summary)
 
 
+def _folds(args: argparse.Namespace) -> dict:
+    """Given --folds, or the library's own number (not imported here: the CLI starts without scikit-learn)."""
+    return {"n_folds": args.folds} if args.folds is not None else {}
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from .pipeline import run_train
 
-    summary = run_train(settings=_settings(args), n_folds=args.folds, progress=not args.json)
+    summary = run_train(settings=_settings(args), **_folds(args), progress=not args.json)
     _report_run(summary, args.json, keys=TRAIN_KEYS)
     return _exit_code(summary)
 
@@ -65,7 +70,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_pipeline(args: argparse.Namespace) -> int:
     from .pipeline import run_pipeline
 
-    summary = run_pipeline(args.path, **_ingest_options(args), settings=_settings(args), n_folds=args.folds,
+    summary = run_pipeline(args.path, **_ingest_options(args), settings=_settings(args), **_folds(args),
                            progress=not args.json)
     _report_run(summary, args.json, keys=(*INGEST_KEYS[:-2], *TRAIN_KEYS[1:]))
     return _exit_code(summary)
@@ -332,7 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest_options.add_argument("--force", action="store_true", help="load again even if loaded before")
     ingest_options.add_argument("--max-upload-mb", type=float, help="refuse files larger than this")
     folds = argparse.ArgumentParser(add_help=False)
-    folds.add_argument("--folds", type=int, default=5, help="cross-validation folds, grouped by student")
+    folds.add_argument("--folds", type=int, default=None, help="cross-validation folds, grouped by student (default 5)")
 
     sub.add_parser("ingest", parents=[common, ingest_options], help="validate a CSV/XLSX file and load it"
                    ).set_defaults(handler=cmd_ingest)

@@ -20,6 +20,7 @@ from .example_data import ensure_example_dataset
 from .ingest import file_sha256
 from .run_index import write_index
 from .runs import Run, execute_notebook, finish_run, start_run
+from .train import CV_FOLDS
 
 INGEST_NOTEBOOK, TRAIN_NOTEBOOK, EVALUATE_NOTEBOOK = "01_ingest.ipynb", "02_train.ipynb", "03_evaluate.ipynb"
 MONITOR_NOTEBOOK = "04_monitor.ipynb"
@@ -142,7 +143,7 @@ def run_ingest(path: str | Path | None = None, name: str | None = None, sheet: s
     return _run_steps(run, [partial(_ingest_step, run, params, progress)])
 
 
-def run_train(settings: Settings | None = None, n_folds: int = 5, progress: bool = True,
+def run_train(settings: Settings | None = None, n_folds: int = CV_FOLDS, progress: bool = True,
               reason: str = "trained", parent_run_id: str | None = None) -> dict:
     """Execute 02_train and 03_evaluate on the warehouse's training examples in one run folder.
 
@@ -156,7 +157,7 @@ def run_train(settings: Settings | None = None, n_folds: int = 5, progress: bool
 
 def run_pipeline(path: str | Path | None = None, name: str | None = None, sheet: str | None = None,
                  column_map: str | Path | None = None, strict: bool = False, force: bool = False,
-                 settings: Settings | None = None, n_folds: int = 5, progress: bool = True) -> dict:
+                 settings: Settings | None = None, n_folds: int = CV_FOLDS, progress: bool = True) -> dict:
     """01_ingest, 02_train, 03_evaluate in one run folder; stops at the first failing step."""
     settings = settings or load_settings()
     params = _ingest_params(path, name, sheet, column_map, strict, force, settings)

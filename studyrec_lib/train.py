@@ -37,6 +37,7 @@ from .features import feature_baseline
 from .tasks import STUDENT_TASK, Task
 
 MIN_TRAINING_ROWS = 200
+CV_FOLDS = 5  # grouped folds of the selection; the UCI benchmark measured 5 against 3 (README)
 INTERVAL_LEVEL = 0.9
 CALIBRATION_FOLDS = 3
 N_JOBS = min(2, os.cpu_count() or 1)
@@ -282,7 +283,7 @@ def _coherence(task: Task, X: pd.DataFrame, regression: TaskResult, classificati
     return {"disagreement_rate": rates[classification.chosen], "by_candidate": rates}
 
 
-def train(frame: pd.DataFrame, task: Task = STUDENT_TASK, n_folds: int = 5,
+def train(frame: pd.DataFrame, task: Task = STUDENT_TASK, n_folds: int = CV_FOLDS,
           progress: Progress | None = None) -> TrainingResult:
     """Cross-validate all candidates of both tasks on ``frame`` and fit the chosen ones on all of it."""
     started = time.perf_counter()
