@@ -26,7 +26,7 @@ from .rate_limit import SharedRateLimiter, rate_limit_dir
 from .schema import FEATURE_COLUMNS, FIELDS_BY_NAME, GRADES
 from .spool import PredictionSpool, new_record
 from .student_history import WeakSubjectsCache
-from .study_plan import read_resources
+from .study_plan import current_resources
 from .tokens import TokenStore
 from .validate import MAX_TEXT_LENGTH
 
@@ -138,7 +138,7 @@ def create_app(settings: Settings | None = None, config: ApiConfig | None = None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
-        state["predictor"] = Predictor(settings, resources=read_resources(settings).to_dict("records"))
+        state["predictor"] = Predictor(settings, resources=current_resources(quick))
         state["tokens"] = TokenStore(settings)
         state["weak"] = WeakSubjectsCache(quick)
         state["limiter"] = SharedRateLimiter(rate_limit_dir(settings), config.rate_limit, config.rate_window_s)

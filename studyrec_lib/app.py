@@ -24,7 +24,7 @@ from .result_html import field_error_html, no_model_html, render_errors_note, re
 from .schema import FIELDS_BY_NAME
 from .spool import PredictionSpool, new_record
 from .student_history import WeakSubjectsCache
-from .study_plan import packaged_resources, read_resources
+from .study_plan import current_resources
 from .tokens import TokenStore
 
 ENV_HUB_USER = "JUPYTERHUB_USER"
@@ -52,14 +52,6 @@ def app_identity(settings: Settings, environ: Mapping[str, str] | None = None) -
     return student_id, None
 
 
-def _resources(settings: Settings) -> list[dict]:
-    """The study resources; the packaged list while a training run holds the warehouse."""
-    try:
-        return read_resources(settings).to_dict("records")
-    except StudyRecError:
-        return packaged_resources().to_dict("records")
-
-
 class StudentApp:
     """One student's page: build it with :func:`build_app`; ``predict()`` is what the button runs."""
 
@@ -67,7 +59,7 @@ class StudentApp:
         self.settings = settings or load_settings()
         quick = dataclasses.replace(self.settings, lock_timeout_s=0.2)  # never keep a student waiting
         self.student_id, identity_note = app_identity(self.settings, environ)
-        self.predictor = Predictor(self.settings, resources=_resources(quick))
+        self.predictor = Predictor(self.settings, resources=current_resources(quick))
         self.weak_cache = WeakSubjectsCache(quick)
         self.spool: PredictionSpool | None = None
         self.fields: dict[str, widgets.ValueWidget] = {}

@@ -10,7 +10,7 @@ import pandas as pd
 
 from . import warehouse
 from .config import Settings
-from .errors import FileRefused
+from .errors import FileRefused, WarehouseLocked
 
 COMPONENTS = ("assignment", "quiz", "attendance", "midterm", "general")
 RESOURCE_COLUMNS = ["subject", "component", "title", "url"]
@@ -71,6 +71,17 @@ def read_resources(settings: Settings | None = None) -> pd.DataFrame:
         frame = warehouse.query_frame(f"SELECT {', '.join(RESOURCE_COLUMNS)} FROM study_resources",
                                       settings=settings)
     return frame
+
+
+def current_resources(settings: Settings) -> list[dict]:
+    """The study resources; the packaged list while another process (an ingest, a training) holds the warehouse.
+
+    So an app or API worker that starts during a write still starts, instead of failing after the lock timeout.
+    """
+    try:
+        return read_resources(settings).to_dict("records")
+    except WarehouseLocked:
+        return packaged_resources().to_dict("records")
 
 
 def build_plan(resources_list: list[dict], subject: str, weak_components: list[str],

@@ -172,21 +172,38 @@ def test_no_prediction_is_lost_while_another_process_holds_the_warehouse(trained
             input()  # until the test says so
             con.execute("COMMIT")
         """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        assert holder.stdout.readline().strip() == "held"
-        done = subprocess.run([sys.executable, "scripts/load_test_predict.py", "--url", url, "--requests", "400",
-                               "--concurrency", "10", "--token", token], capture_output=True, text=True,
-                              timeout=300, cwd=os.path.dirname(os.path.dirname(__file__)))
-        report = json.loads(done.stdout)
-        assert report["success"] == 400, report
-        assert holder.poll() is None  # every request was answered while the file was held
-        holder.stdin.write("release\n")
-        holder.stdin.flush()
-        assert holder.wait(timeout=30) == 0
+        try:
+            assert holder.stdout.readline().strip() == "held"
+            done = subprocess.run([sys.executable, "scripts/load_test_predict.py", "--url", url, "--requests",
+                                   "400", "--concurrency", "10", "--token", token], capture_output=True, text=True,
+                                  timeout=300, cwd=os.path.dirname(os.path.dirname(__file__)))
+            report = json.loads(done.stdout)
+            assert report["success"] == 400, report
+            assert holder.poll() is None  # every request was answered while the file was held
+            holder.stdin.write("release\n")
+            holder.stdin.flush()
+            assert holder.wait(timeout=30) == 0
+        finally:  # a failure here must not leave the file held for the tests after it
+            if holder.poll() is None:
+                holder.kill()
+                holder.wait(timeout=30)
         for _ in range(100):
             if _logged(trained_settings, student) == report["success"]:
                 break
             time.sleep(0.2)
     assert _logged(trained_settings, student) == report["success"]
+
+
+def test_the_server_starts_and_predicts_while_another_process_holds_the_warehouse(trained_settings, free_port,
+                                                                                  hold_warehouse):
+    """An ingest or a training may hold the file while a worker (re)starts: it serves, with the packaged plan."""
+    token = _token(trained_settings, "HELD-AT-START")
+    with hold_warehouse(trained_settings.warehouse), \
+            serve(trained_settings, rate_limit=1_000_000, port=free_port()) as url:
+        response = _post(url, token, GOOD)
+        assert response.status_code == 200, response.text
+        assert response.json()["study_plan"]
+        assert httpx.get(f"{url}/api/models/active", timeout=30).status_code == 200
 
 
 def test_fuzzing_the_openapi_document_finds_no_server_error(trained_settings, tmp_path, free_port):

@@ -1,3 +1,5 @@
+import dataclasses
+
 import pytest
 
 from studyrec_lib import warehouse
@@ -9,6 +11,7 @@ from studyrec_lib.study_plan import (
     RESOURCE_COLUMNS,
     build_plan,
     check_resources,
+    current_resources,
     load_resources,
     packaged_resources,
     read_resources,
@@ -62,6 +65,17 @@ def test_load_resources_replaces_the_list_with_a_teachers_csv(settings, make_fil
     assert sorted(frame["url"]) == ["http://example.edu/sleep", "https://example.edu/lab",
                                     "https://example.edu/maths-quiz"]
     assert {row[4] for row in _stored(settings)} == {str(path)}
+
+
+def test_current_resources_are_the_packaged_list_while_another_process_holds_the_warehouse(
+        settings, make_file, hold_warehouse):
+    load_resources(make_file("teacher.csv", TEACHER_CSV), settings)
+    quick = dataclasses.replace(settings, lock_timeout_s=0.2)
+    assert sorted(row["url"] for row in current_resources(quick)) == sorted(read_resources(settings)["url"])
+    with hold_warehouse(settings.warehouse):
+        held = current_resources(quick)
+    assert held == packaged_resources().to_dict("records")
+    assert len(held) > 3
 
 
 def test_load_resources_strips_whitespace(settings, make_file):
