@@ -21,7 +21,7 @@ each process, so the 2 cores are not oversubscribed (``--jobs 1`` runs the outer
 train() use its own 2 jobs). train()'s inner CV has the library's own number of folds (5): on an otherwise
 idle 2-core machine one run of all three setups takes about 450 s, the full 20 runs about 2.5 hours.
 ``--inner-folds 3`` takes about half as long (82 min) and selects less reliably: over the same 8 runs it
-scored lower in 7 of 9 cells (A five-level 75.83% against 76.29%).
+did worse in 7 of 9 cells (A five-level 75.83% against 76.29%).
 
 Prints progress to stderr, then a table and JSON lines to stdout.
 """

@@ -337,7 +337,8 @@ def build_parser() -> argparse.ArgumentParser:
     ingest_options.add_argument("--force", action="store_true", help="load again even if loaded before")
     ingest_options.add_argument("--max-upload-mb", type=float, help="refuse files larger than this")
     folds = argparse.ArgumentParser(add_help=False)
-    folds.add_argument("--folds", type=int, default=None, help="cross-validation folds, grouped by student (default 5)")
+    folds.add_argument("--folds", type=int, default=None,
+                       help="cross-validation folds, grouped by student (default: the library's)")
 
     sub.add_parser("ingest", parents=[common, ingest_options], help="validate a CSV/XLSX file and load it"
                    ).set_defaults(handler=cmd_ingest)

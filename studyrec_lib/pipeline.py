@@ -85,8 +85,8 @@ def _rows_in(table: Path) -> int:
         return 0
 
 
-def tasks_passing_the_gate(gate: dict[str, dict]) -> str | None:
-    """What ``registry.activate`` gets: "both", the one task whose model beat its naive baseline, or None."""
+def activation_target(gate: dict[str, dict]) -> str | None:
+    """``registry.activate``'s task: "both" (one transaction), the one task that beat its naive baseline, or None."""
     passed = [task for task in registry.TASKS if gate[task]["passed"]]
     if len(passed) == len(registry.TASKS):
         return "both"
@@ -98,12 +98,13 @@ def _train_steps(run: Run, n_folds: int, progress: bool, reason: str, summary: d
     _execute(run, TRAIN_NOTEBOOK, {"n_folds": n_folds}, progress)
     _execute(run, EVALUATE_NOTEBOOK, {}, progress)
     training = json.loads((run.folder / "train.json").read_text())
-    passing = tasks_passing_the_gate(training["quality_gate"])
+    version = training["versions"]["regression"]  # one version for both tasks of a training
+    registered = registry.version_metrics(version, settings=run.settings)
+    at_risk_rows = _rows_in(run.folder / "at_risk.csv")
+    target = activation_target(training["quality_gate"])
     activated = {}
-    if passing:  # one version for both tasks of a training, activated in one transaction: never a mixed pair
-        version = training["versions"]["regression"]
-        activated = registry.activate(version, passing, reason=reason, run_id=run.run_id, settings=run.settings)
-    registered = registry.version_metrics(training["versions"]["regression"], settings=run.settings)
+    if target:  # the last thing that can fail: a run that fails before it activates nothing
+        activated = registry.activate(version, target, reason=reason, run_id=run.run_id, settings=run.settings)
     summary.update({
         "versions": training["versions"],
         "activated": activated,
@@ -114,7 +115,7 @@ def _train_steps(run: Run, n_folds: int, progress: bool, reason: str, summary: d
         "cv_f1_weighted": training["quality_gate"]["classification"]["model"],
         "cv_accuracy": registered["classification"]["cv_accuracy"],
         "cv_brier_macro": registered["classification"]["cv_brier_macro"],
-        "at_risk_rows": _rows_in(run.folder / "at_risk.csv"),
+        "at_risk_rows": at_risk_rows,
         "training_rows": training["training_rows"],
     })
 
@@ -128,7 +129,10 @@ def _run_steps(run: Run, steps: list[Callable[[dict], None]]) -> dict:
     except StepFailed as failure:
         return _finish(run, "failed", summary, error=str(failure))
     except Exception as error:  # a bug or a locked warehouse: the run is failed, not left "running"
-        _finish(run, "failed", summary, error=f"{type(error).__name__}: {error}")
+        try:
+            _finish(run, "failed", summary, error=f"{type(error).__name__}: {error}")
+        except Exception as also:  # e.g. the warehouse is still locked: summary.json says failed, the error stays
+            error.add_note(f"the run could not be marked failed in the warehouse: {also}")
         raise
     return _finish(run, "succeeded", summary)
 

@@ -76,7 +76,8 @@ def read_resources(settings: Settings | None = None) -> pd.DataFrame:
 def current_resources(settings: Settings) -> list[dict]:
     """The study resources; the packaged list while another process (an ingest, a training) holds the warehouse.
 
-    So an app or API worker that starts during a write still starts, instead of failing after the lock timeout.
+    So an app or API worker that starts during a write still starts, instead of failing after the lock timeout;
+    it keeps the packaged list until it restarts.
     """
     try:
         return read_resources(settings).to_dict("records")

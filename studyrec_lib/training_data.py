@@ -40,18 +40,19 @@ def load_training_examples(settings: Settings | None = None) -> TrainingData:
 def load_open_rows(settings: Settings | None = None) -> pd.DataFrame:
     """Rows without final marks yet from the latest dataset that has any: whom to warn in time.
 
-    A row whose final marks a later upload brought (same student, semester and subject in
-    ``training_examples``) is finished, not open: its student needs no warning any more.
+    Of those, a row whose final marks a later upload brought (same student, semester and subject in
+    ``training_examples``) is finished, not open: its student needs no warning any more. Older datasets'
+    rows never come back: a student who left long ago is not flagged again.
     """
     return warehouse.query_frame(
-        f"""WITH still_open AS (
-                SELECT sp.* FROM student_performance AS sp JOIN datasets AS d USING (dataset_id)
-                WHERE d.status = 'loaded' AND sp.final_marks IS NULL AND NOT EXISTS (
-                    SELECT 1 FROM training_examples AS done
-                    WHERE done.student_id = sp.student_id AND done.semester = sp.semester
-                      AND done.subject = sp.subject AND done.dataset_id > sp.dataset_id))
-            SELECT dataset_id, source_row, {', '.join(COLUMNS)} FROM still_open
-            WHERE dataset_id = (SELECT max(dataset_id) FROM still_open)
+        f"""SELECT dataset_id, source_row, {', '.join(COLUMNS)} FROM student_performance AS sp
+            WHERE final_marks IS NULL AND dataset_id = (
+                SELECT max(sp.dataset_id) FROM student_performance AS sp JOIN datasets AS d USING (dataset_id)
+                WHERE sp.final_marks IS NULL AND d.status = 'loaded')
+            AND NOT EXISTS (
+                SELECT 1 FROM training_examples AS done
+                WHERE done.student_id = sp.student_id AND done.semester = sp.semester
+                  AND done.subject = sp.subject AND done.dataset_id > sp.dataset_id)
             ORDER BY student_id, semester, subject""",
         settings=settings,
     )

@@ -145,23 +145,26 @@ def test_a_failing_evaluation_after_training_fails_the_run_and_activates_nothing
     assert registry.activation_history(settings).empty
 
 
-def test_an_unexpected_error_while_activating_fails_the_run_and_is_raised(settings, tmp_path, monkeypatch):
+def test_an_unexpected_error_after_evaluation_fails_the_run_activates_nothing_and_is_raised(
+        settings, tmp_path, monkeypatch):
+    """Not a notebook's failure: the at-risk table cannot be read. Activation comes after, so it never happens."""
     from studyrec_lib import pipeline, registry
 
-    def locked(*_args, **_kwargs):
-        raise OSError("Could not set lock on file warehouse.duckdb")
+    def unreadable(table):
+        raise PermissionError(f"cannot read {table.name}")
 
-    monkeypatch.setattr(registry, "activate", locked)
+    monkeypatch.setattr(pipeline, "_rows_in", unreadable)
     path = example_data.write(example_data.generate(students=12, seed=4), tmp_path / "cohort.csv")
-    with pytest.raises(OSError, match="Could not set lock"):
+    with pytest.raises(PermissionError, match=r"cannot read at_risk\.csv"):
         pipeline.run_pipeline(path, settings=settings, progress=False, n_folds=3)
     (folder,) = [f for f in settings.runs_dir.iterdir() if f.is_dir()]
     summary = json.loads((folder / "summary.json").read_text())
     assert summary["status"] == "failed"
-    assert summary["error"] == "OSError: Could not set lock on file warehouse.duckdb"
+    assert summary["error"] == "PermissionError: cannot read at_risk.csv"
     with warehouse.connect(settings, read_only=True) as con:
         assert con.execute("SELECT status FROM runs").fetchall() == [("failed",)]
     assert "failed" in (settings.runs_dir / "index.html").read_text()
+    assert len(registry.list_versions(settings)) == 2
     assert registry.active_versions(settings) == {}
 
 
@@ -169,7 +172,7 @@ def test_an_unexpected_error_while_activating_fails_the_run_and_is_raised(settin
     (True, True, "both"), (True, False, "regression"), (False, True, "classification"), (False, False, None),
 ])
 def test_only_the_tasks_that_beat_their_naive_baseline_are_activated(regression, classification, activated):
-    from studyrec_lib.pipeline import tasks_passing_the_gate
+    from studyrec_lib.pipeline import activation_target
 
     gate = {"regression": {"passed": regression}, "classification": {"passed": classification}}
-    assert tasks_passing_the_gate(gate) == activated
+    assert activation_target(gate) == activated
