@@ -45,14 +45,14 @@ def load_open_rows(settings: Settings | None = None) -> pd.DataFrame:
     rows never come back: a student who left long ago is not flagged again.
     """
     return warehouse.query_frame(
-        f"""SELECT dataset_id, source_row, {', '.join(COLUMNS)} FROM student_performance AS sp
+        f"""SELECT dataset_id, source_row, {', '.join(COLUMNS)} FROM student_performance AS open_row
             WHERE final_marks IS NULL AND dataset_id = (
                 SELECT max(sp.dataset_id) FROM student_performance AS sp JOIN datasets AS d USING (dataset_id)
                 WHERE sp.final_marks IS NULL AND d.status = 'loaded')
             AND NOT EXISTS (
                 SELECT 1 FROM training_examples AS done
-                WHERE done.student_id = sp.student_id AND done.semester = sp.semester
-                  AND done.subject = sp.subject AND done.dataset_id > sp.dataset_id)
+                WHERE done.student_id = open_row.student_id AND done.semester = open_row.semester
+                  AND done.subject = open_row.subject AND done.dataset_id > open_row.dataset_id)
             ORDER BY student_id, semester, subject""",
         settings=settings,
     )

@@ -138,20 +138,27 @@ def test_export_of_an_empty_table(tmp_path):
     assert paths["csv"].is_file() and paths["xlsx"].is_file()
 
 
+def _ingest(settings, tmp_path, frame: pd.DataFrame, name: str) -> int:
+    path = example_data.write(frame, tmp_path / f"{name}.csv")
+    result = ingest.ingest_file(path, progress=None, settings=settings)
+    assert result.summary.status == "loaded", result.summary.message
+    return result.summary.dataset_id
+
+
+def _other_students(frame: pd.DataFrame) -> pd.DataFrame:
+    """The generator numbers students S00001...; these are T00001...: nobody else's rows."""
+    return frame.assign(student_id=frame["student_id"].str.replace("S", "T"))
+
+
 def test_load_open_rows_returns_the_open_rows_of_the_latest_dataset_with_any(settings, tmp_path):
     def ingest_frame(frame: pd.DataFrame, name: str) -> int:
-        path = example_data.write(frame, tmp_path / f"{name}.csv")
-        result = ingest.ingest_file(path, progress=None, settings=settings)
-        assert result.summary.status == "loaded", result.summary.message
-        return result.summary.dataset_id
+        return _ingest(settings, tmp_path, frame, name)
 
     assert training_data.load_open_rows(settings).empty
     first = ingest_frame(example_data.generate(students=3, seed=1, open_semesters=1), "first")
     second_frame = example_data.generate(students=3, seed=2, open_semesters=1)
     second = ingest_frame(second_frame, "second")
-    others = example_data.generate(students=3, seed=3)  # other students, no open rows
-    others["student_id"] = others["student_id"].str.replace("S", "T")
-    finished = ingest_frame(others, "finished")
+    finished = ingest_frame(_other_students(example_data.generate(students=3, seed=3)), "finished")  # none open
     assert first < second < finished
 
     rows = training_data.load_open_rows(settings)
@@ -170,14 +177,9 @@ def test_load_open_rows_returns_the_open_rows_of_the_latest_dataset_with_any(set
 
 def test_rows_finished_by_a_later_upload_are_no_longer_open(settings, tmp_path):
     def ingest_frame(frame: pd.DataFrame, name: str) -> int:
-        result = ingest.ingest_file(example_data.write(frame, tmp_path / f"{name}.csv"), progress=None,
-                                    settings=settings)
-        assert result.summary.status == "loaded", result.summary.message
-        return result.summary.dataset_id
+        return _ingest(settings, tmp_path, frame, name)
 
-    elsewhere = example_data.generate(students=3, seed=1, open_semesters=1)
-    elsewhere["student_id"] = elsewhere["student_id"].str.replace("S", "T")  # other students
-    first = ingest_frame(elsewhere, "first")
+    first = ingest_frame(_other_students(example_data.generate(students=3, seed=1, open_semesters=1)), "first")
     cohort = example_data.generate(students=4, seed=2, open_semesters=1)
     cohort_id = ingest_frame(cohort, "open")
     finished = cohort[cohort["student_id"] != "S00004"].copy()  # S00004's results are not in yet
