@@ -36,6 +36,7 @@ async def run(url: str, requests: int, concurrency: int, token: str, seed: int) 
     bodies = [payload(rng) for _ in range(requests)]
     latencies: list[float] = []
     statuses: Counter[str] = Counter()
+    first_errors: dict[str, str] = {}
     queue: asyncio.Queue[dict] = asyncio.Queue()
     for body in bodies:
         queue.put_nowait(body)
@@ -50,8 +51,11 @@ async def run(url: str, requests: int, concurrency: int, token: str, seed: int) 
                 try:
                     response = await client.post("/api/predict/", json=body)
                     statuses[str(response.status_code)] += 1
-                except httpx.HTTPError as error:
+                    if response.status_code != 200:
+                        first_errors.setdefault(str(response.status_code), response.text[:300])
+                except Exception as error:  # a load test counts every failure; it never stops at the first
                     statuses[type(error).__name__] += 1
+                    first_errors.setdefault(type(error).__name__, repr(error))
                 latencies.append((time.perf_counter() - started) * 1000)
 
         started = time.perf_counter()
@@ -65,7 +69,8 @@ async def run(url: str, requests: int, concurrency: int, token: str, seed: int) 
     success = statuses.get("200", 0)
     return {
         "url": url, "total": requests, "concurrency": concurrency, "success": success,
-        "errors": {k: v for k, v in statuses.items() if k != "200"}, "success_rate": round(success / requests, 4),
+        "errors": {k: v for k, v in statuses.items() if k != "200"}, "first_errors": first_errors,
+        "success_rate": round(success / requests, 4),
         "latency_ms": {"mean": round(sum(ordered) / len(ordered), 3), "p50": percentile(50), "p95": percentile(95),
                        "p99": percentile(99), "max": round(ordered[-1], 3)},
         "requests_per_s": round(requests / elapsed, 1), "seconds": round(elapsed, 3),

@@ -18,6 +18,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, create_model
+from starlette.concurrency import run_in_threadpool
 
 from .config import Settings, load_settings
 from .errors import StudyRecError
@@ -184,9 +185,10 @@ def create_app(settings: Settings | None = None, config: ApiConfig | None = None
             PredictRequest.model_validate(payload)
         except ValueError as error:
             return _error(400, "invalid fields", _pydantic_errors(error.errors()))
-        weak, warning = state["weak"].get(student_id)
+        # Both may wait (on a busy warehouse, on the model): off the event loop, which must keep reading requests.
+        weak, warning = await run_in_threadpool(state["weak"].get, student_id)
         try:
-            result = state["predictor"].predict(payload, weak_subjects=weak)
+            result = await run_in_threadpool(state["predictor"].predict, payload, weak_subjects=weak)
         except InvalidInput as error:  # the schema's own rules, beyond what the request model checks
             return _error(400, "invalid fields", [{"field": e.field, "rule": e.rule} for e in error.errors])
         except NoActiveModel as error:

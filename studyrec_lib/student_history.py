@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 from . import warehouse
 from .config import Settings
@@ -28,27 +29,45 @@ def weak_subjects(student_id: str, settings: Settings | None = None, limit: int 
 
 
 class WeakSubjectsCache:
-    """Weak subjects per student, refreshed at most every ``ttl_s``; stale answers while the file is busy."""
+    """Weak subjects per student, refreshed at most every ``ttl_s``; stale answers while the file is busy.
 
-    def __init__(self, settings: Settings, ttl_s: float = 60.0):
+    After the file is found busy, no request tries it again for ``busy_backoff_s``: each try waits up to the
+    lock timeout, and a worker under load would otherwise spend that wait on every request.
+    """
+
+    def __init__(self, settings: Settings, ttl_s: float = 60.0, busy_backoff_s: float = 5.0,
+                 clock: Callable[[], float] = time.monotonic):
         self.settings = settings
         self.ttl_s = ttl_s
+        self.busy_backoff_s = busy_backoff_s
+        self._clock = clock
         self._entries: dict[str, tuple[float, list[dict]]] = {}
+        self._busy_since: float | None = None
         self._lock = threading.Lock()
 
     def get(self, student_id: str) -> tuple[list[dict], str | None]:
         """The weak subjects, and a warning when they could not be read fresh."""
-        now = time.monotonic()
+        now = self._clock()
         with self._lock:
             cached = self._entries.get(student_id)
+            backing_off = self._busy_since is not None and now - self._busy_since < self.busy_backoff_s
         if cached and now - cached[0] < self.ttl_s:
             return cached[1], None
+        if backing_off:
+            return self._busy_answer(cached)
         try:
             fresh = weak_subjects(student_id, self.settings)
         except WarehouseLocked:
-            if cached:
-                return cached[1], "weak subjects may be out of date: the warehouse is busy"
-            return [], "weak subjects are unavailable right now: the warehouse is busy"
+            with self._lock:
+                self._busy_since = self._clock()
+            return self._busy_answer(cached)
         with self._lock:
             self._entries[student_id] = (now, fresh)
+            self._busy_since = None
         return fresh, None
+
+    @staticmethod
+    def _busy_answer(cached: tuple[float, list[dict]] | None) -> tuple[list[dict], str]:
+        if cached:
+            return cached[1], "weak subjects may be out of date: the warehouse is busy"
+        return [], "weak subjects are unavailable right now: the warehouse is busy"

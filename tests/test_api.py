@@ -177,6 +177,7 @@ def test_no_prediction_is_lost_while_another_process_holds_the_warehouse(trained
             done = subprocess.run([sys.executable, "scripts/load_test_predict.py", "--url", url, "--requests",
                                    "400", "--concurrency", "10", "--token", token], capture_output=True, text=True,
                                   timeout=300, cwd=os.path.dirname(os.path.dirname(__file__)))
+            assert done.returncode == 0, done.stderr
             report = json.loads(done.stdout)
             assert report["success"] == 400, report
             assert holder.poll() is None  # every request was answered while the file was held

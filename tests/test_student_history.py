@@ -3,6 +3,7 @@ import dataclasses
 import pandas as pd
 import pytest
 
+from studyrec_lib import student_history
 from studyrec_lib.config import load_settings
 from studyrec_lib.errors import WarehouseLocked
 from studyrec_lib.ingest import ingest_file
@@ -90,7 +91,7 @@ def test_weak_subjects_raise_warehouse_locked_while_another_process_holds_it(his
 
 def test_cache_answers_with_a_warning_while_the_warehouse_is_busy(history, hold_warehouse):
     quick = dataclasses.replace(history, lock_timeout_s=0.2)
-    cache = WeakSubjectsCache(quick, ttl_s=0)  # every call tries a fresh read
+    cache = WeakSubjectsCache(quick, ttl_s=0, busy_backoff_s=0)  # every call tries a fresh read
     fresh, warning = cache.get("S1")
     assert warning is None
     assert _tuples(fresh) == EXPECTED[:5]
@@ -104,6 +105,31 @@ def test_cache_answers_with_a_warning_while_the_warehouse_is_busy(history, hold_
     again, warning = cache.get("S2")  # free again: read fresh
     assert warning is None
     assert [w["subject"] for w in again] == ["Mathematics", "Art"]
+
+
+def test_a_busy_warehouse_is_not_tried_again_until_the_backoff_has_passed(history, hold_warehouse, monkeypatch):
+    """Each try waits up to the lock timeout: under load, every request would pay it while the file is held."""
+    quick = dataclasses.replace(history, lock_timeout_s=0.2)
+    tries = []
+    real_read = student_history.weak_subjects
+    monkeypatch.setattr(student_history, "weak_subjects", lambda *args: tries.append(args) or real_read(*args))
+    now = [100.0]
+    cache = WeakSubjectsCache(quick, ttl_s=0, busy_backoff_s=5, clock=lambda: now[0])
+    with hold_warehouse(quick.warehouse):
+        assert cache.get("S1") == ([], "weak subjects are unavailable right now: the warehouse is busy")
+        now[0] += 4.9
+        assert cache.get("S2") == ([], "weak subjects are unavailable right now: the warehouse is busy")
+        assert len(tries) == 1  # the second request did not wait on the lock
+        now[0] += 0.2
+        assert cache.get("S2")[1] is not None
+        assert len(tries) == 2  # the back-off has passed: it tries again, and the file is still busy
+    assert cache.get("S2")[1] is not None  # freed, but the last busy try was just now
+    assert len(tries) == 2
+    now[0] += 5
+    fresh, warning = cache.get("S2")
+    assert warning is None
+    assert [w["subject"] for w in fresh] == ["Mathematics", "Art"]
+    assert len(tries) == 3
 
 
 def test_cache_within_its_ttl_does_not_read_the_warehouse(history, hold_warehouse):
