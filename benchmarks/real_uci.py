@@ -183,6 +183,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, required=True, help="';'-separated UCI student-performance file")
     parser.add_argument("--repeats", type=int, default=20, help="runs of outer CV (KFold seeds 0..repeats-1)")
+    parser.add_argument("--first-repeat", type=int, default=0,
+                        help="seed of the first run: splits the protocol over sessions (--first-repeat 8 --repeats 12 "
+                             "runs seeds 8..19; average the per_run figures of both outputs)")
     parser.add_argument("--folds", type=int, default=10, help="outer folds per run")
     parser.add_argument("--inner-folds", type=int, default=CV_FOLDS,
                         help="train()'s grouped CV folds for selection (default: the library's own; 3 halves the time)")
@@ -199,13 +202,14 @@ def main() -> None:
     md5 = hashlib.md5(args.data.read_bytes()).hexdigest()
     started = time.perf_counter()
     jobs = []
-    for repeat in range(args.repeats):
+    for repeat in range(args.first_repeat, args.first_repeat + args.repeats):
         splits = list(KFold(args.folds, shuffle=True, random_state=repeat).split(frame))
         for setup in setups:
             for fold, (train_rows, test_rows) in enumerate(splits):
                 jobs.append((setup, repeat, fold, train_rows, test_rows))
     print(f"{args.data.name}: {len(frame)} rows, md5 {md5}{' (the paper file)' if md5 == PAPER_MD5 else ''}; "
-          f"{args.repeats} x {args.folds}-fold outer CV, {args.inner_folds} inner folds, setups {','.join(setups)}, "
+          f"{args.repeats} x {args.folds}-fold outer CV (seeds {args.first_repeat}..{jobs[-1][1]}), "
+          f"{args.inner_folds} inner folds, setups {','.join(setups)}, "
           f"{len(jobs)} outer folds x 2 train() calls on {args.jobs} process(es)", file=sys.stderr)
 
     n = len(frame)
@@ -243,7 +247,7 @@ def main() -> None:
             done_runs += 1
             elapsed = time.perf_counter() - started
             eta = elapsed / done_runs * (len(remaining) - done_runs)
-            print(f"[{elapsed:7.0f}s] setup {out['setup']} run {out['repeat'] + 1}/{args.repeats} done: "
+            print(f"[{elapsed:7.0f}s] setup {out['setup']} run seed {out['repeat']} done: "
                   f"{', '.join(figures)}  ({done_runs}/{len(remaining)} runs, eta {eta:.0f}s)", file=sys.stderr)
     wall = time.perf_counter() - started
 
@@ -288,7 +292,8 @@ def main() -> None:
         print(json.dumps({"benchmark": "real_uci", **row}))
     print(json.dumps({
         "benchmark": "real_uci_run", "data": str(args.data), "md5": md5, "paper_file": md5 == PAPER_MD5,
-        "rows": n, "repeats": args.repeats, "folds": args.folds, "inner_folds": args.inner_folds,
+        "rows": n, "first_repeat": args.first_repeat, "repeats": args.repeats, "folds": args.folds,
+        "inner_folds": args.inner_folds,
         "setups": setups, "jobs": args.jobs, "train_calls": 2 * len(jobs), "wall_s": round(wall, 1),
         "mean_outer_fold_s": round(float(np.mean(fold_seconds)), 2),
         "selected": {f"{s}:{name}": dict(c.most_common()) for (s, name), c in sorted(chosen_counts.items())},
