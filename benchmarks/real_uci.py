@@ -182,10 +182,10 @@ def reaches(kind: str, ours: float, best: float) -> bool:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, required=True, help="';'-separated UCI student-performance file")
-    parser.add_argument("--repeats", type=int, default=20, help="runs of outer CV (KFold seeds 0..repeats-1)")
+    parser.add_argument("--repeats", type=int, default=20, help="runs of outer CV (KFold seeds first..first+repeats-1)")
     parser.add_argument("--first-repeat", type=int, default=0,
                         help="seed of the first run: splits the protocol over sessions (--first-repeat 8 --repeats 12 "
-                             "runs seeds 8..19; average the per_run figures of both outputs)")
+                             "runs seeds 8..19); the mean and std of 20 runs come from both outputs' per_run lists")
     parser.add_argument("--folds", type=int, default=10, help="outer folds per run")
     parser.add_argument("--inner-folds", type=int, default=CV_FOLDS,
                         help="train()'s grouped CV folds for selection (default: the library's own; 3 halves the time)")
@@ -197,6 +197,8 @@ def main() -> None:
     unknown = sorted(set(setups) - set(SETUPS))
     if unknown:
         parser.error(f"unknown setups {unknown}; choose from A, B, C")
+    if args.first_repeat < 0 or args.repeats < 1:
+        parser.error("--first-repeat must be >= 0 and --repeats >= 1")
 
     frame = load(args.data)
     md5 = hashlib.md5(args.data.read_bytes()).hexdigest()
@@ -208,7 +210,7 @@ def main() -> None:
             for fold, (train_rows, test_rows) in enumerate(splits):
                 jobs.append((setup, repeat, fold, train_rows, test_rows))
     print(f"{args.data.name}: {len(frame)} rows, md5 {md5}{' (the paper file)' if md5 == PAPER_MD5 else ''}; "
-          f"{args.repeats} x {args.folds}-fold outer CV (seeds {args.first_repeat}..{jobs[-1][1]}), "
+          f"{args.repeats} x {args.folds}-fold outer CV (seeds {args.first_repeat}..{repeat}), "
           f"{args.inner_folds} inner folds, setups {','.join(setups)}, "
           f"{len(jobs)} outer folds x 2 train() calls on {args.jobs} process(es)", file=sys.stderr)
 
@@ -217,7 +219,7 @@ def main() -> None:
     remaining: Counter = Counter()
     for setup, repeat, *_ in jobs:
         remaining[(setup, repeat)] += 1
-    per_repeat: dict[tuple[str, str, str], list[float]] = defaultdict(list)  # (setup, task, ours|nv) -> runs
+    per_repeat: dict[tuple[str, str, str], dict[int, float]] = defaultdict(dict)  # (setup, task, ours|nv) -> seed
     chosen_counts: dict[tuple[str, str], Counter] = defaultdict(Counter)
     fold_seconds: list[float] = []
     runner = Parallel(n_jobs=args.jobs, return_as="generator_unordered")
@@ -240,9 +242,9 @@ def main() -> None:
             figures = []
             for kind in TASKS:
                 for who in ("ours", "nv"):
-                    per_repeat[(out["setup"], kind, who)].append(score(kind, truth_of(frame, kind),
-                                                                       store[f"{who}:{kind}"]))
-                figures.append(f"{kind} {per_repeat[(out['setup'], kind, 'ours')][-1]:.3f}")
+                    per_repeat[(out["setup"], kind, who)][out["repeat"]] = score(kind, truth_of(frame, kind),
+                                                                                 store[f"{who}:{kind}"])
+                figures.append(f"{kind} {per_repeat[(out['setup'], kind, 'ours')][out['repeat']]:.3f}")
             del pooled[key]
             done_runs += 1
             elapsed = time.perf_counter() - started
@@ -254,8 +256,9 @@ def main() -> None:
     rows = []
     for setup in setups:
         for kind in TASKS:
-            ours = np.array(per_repeat[(setup, kind, "ours")])
-            nv = np.array(per_repeat[(setup, kind, "nv")])
+            seeds = sorted(per_repeat[(setup, kind, "ours")])
+            ours = np.array([per_repeat[(setup, kind, "ours")][seed] for seed in seeds])
+            nv = np.array([per_repeat[(setup, kind, "nv")][seed] for seed in seeds])
             paper_nv, paper_rf, paper_best, paper_best_model = PAPER[(setup, kind)]
             mean = float(ours.mean())
             gap = paper_best - mean if kind == "regression" else mean - paper_best
@@ -264,7 +267,7 @@ def main() -> None:
                 "ours_std": round(float(ours.std()), 3), "nv_ours": round(float(nv.mean()), 3),
                 "paper_nv": paper_nv, "paper_rf": paper_rf, "paper_best": paper_best,
                 "paper_best_model": paper_best_model, "reaches_paper_best": reaches(kind, mean, paper_best),
-                "margin_vs_best": round(gap, 3), "per_run": [round(float(v), 3) for v in ours],
+                "margin_vs_best": round(gap, 3), "seeds": seeds, "per_run": [round(float(v), 3) for v in ours],
                 "selected": dict(chosen_counts[(setup, "regression" if kind == "regression" else kind)]
                                  .most_common()),
             })

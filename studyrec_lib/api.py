@@ -1,8 +1,9 @@
 """The JSON API: ``POST /api/predict/``, ``GET /api/health``, ``GET /api/models/active``.
 
 Order of checks on a prediction: body size (413), token (401), rate limit (429), JSON and fields (400),
-then the prediction. Nothing on the request path opens the warehouse: tokens and active models come
-from sidecar files, predictions are logged through the spool.
+then the prediction. Tokens and active models come from sidecar files and predictions are logged
+through the spool; only the student's weak subjects are read from the warehouse (cached, and never
+waited on while another process holds it, see ``WeakSubjectsCache``).
 """
 
 from __future__ import annotations
@@ -156,6 +157,13 @@ def create_app(settings: Settings | None = None, config: ApiConfig | None = None
 
     error_responses = {status: {"model": ErrorResponse} for status in (400, 401, 413, 429, 503)}
 
+    def predict_for(student_id: str, payload: dict) -> dict:
+        weak, warning = state["weak"].get(student_id)
+        result = state["predictor"].predict(payload, weak_subjects=weak)
+        if warning:
+            result["warnings"].append(warning)
+        return result
+
     @app.post("/api/predict/", response_model=PredictResponse, responses=error_responses,
               openapi_extra={"requestBody": {"required": True, "content": {
                   "application/json": {"schema": PredictRequest.model_json_schema()}}},
@@ -185,16 +193,12 @@ def create_app(settings: Settings | None = None, config: ApiConfig | None = None
             PredictRequest.model_validate(payload)
         except ValueError as error:
             return _error(400, "invalid fields", _pydantic_errors(error.errors()))
-        # Both may wait (on a busy warehouse, on the model): off the event loop, which must keep reading requests.
-        weak, warning = await run_in_threadpool(state["weak"].get, student_id)
-        try:
-            result = await run_in_threadpool(state["predictor"].predict, payload, weak_subjects=weak)
+        try:  # it may wait (on the warehouse, on loading the models): off the event loop, which keeps reading
+            result = await run_in_threadpool(predict_for, student_id, payload)
         except InvalidInput as error:  # the schema's own rules, beyond what the request model checks
             return _error(400, "invalid fields", [{"field": e.field, "rule": e.rule} for e in error.errors])
         except NoActiveModel as error:
             return _error(503, str(error))
-        if warning:
-            result["warnings"].append(warning)
         response_ms = round((time.perf_counter() - started) * 1000, 3)
         record = new_record("api", student_id, payload, result, response_ms)
         state["spool"].append(record)

@@ -60,7 +60,8 @@ class StudentApp:
         quick = dataclasses.replace(self.settings, lock_timeout_s=0.2)  # never keep a student waiting
         self.student_id, identity_note = app_identity(self.settings, environ)
         self.predictor = Predictor(self.settings, resources=current_resources(quick))
-        self.weak_cache = WeakSubjectsCache(quick)
+        # One student clicks at a time: a 0.2 s try per click is cheap, and fresher than a back-off.
+        self.weak_cache = WeakSubjectsCache(quick, busy_backoff_s=0)
         self.spool: PredictionSpool | None = None
         self.fields: dict[str, widgets.ValueWidget] = {}
         self.field_errors: dict[str, widgets.HTML] = {}

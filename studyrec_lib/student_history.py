@@ -31,8 +31,9 @@ def weak_subjects(student_id: str, settings: Settings | None = None, limit: int 
 class WeakSubjectsCache:
     """Weak subjects per student, refreshed at most every ``ttl_s``; stale answers while the file is busy.
 
-    After the file is found busy, no request tries it again for ``busy_backoff_s``: each try waits up to the
-    lock timeout, and a worker under load would otherwise spend that wait on every request.
+    Each try of a busy file waits up to the lock timeout, and a worker under load would otherwise pay that
+    wait on every request. So after the file is found busy, requests answer at once for ``busy_backoff_s``;
+    then one request tries again (and extends the back-off while it does) as the others keep answering.
     """
 
     def __init__(self, settings: Settings, ttl_s: float = 60.0, busy_backoff_s: float = 5.0,
@@ -50,11 +51,12 @@ class WeakSubjectsCache:
         now = self._clock()
         with self._lock:
             cached = self._entries.get(student_id)
-            backing_off = self._busy_since is not None and now - self._busy_since < self.busy_backoff_s
-        if cached and now - cached[0] < self.ttl_s:
-            return cached[1], None
-        if backing_off:
-            return self._busy_answer(cached)
+            if cached and now - cached[0] < self.ttl_s:
+                return cached[1], None
+            if self._busy_since is not None:
+                if now - self._busy_since < self.busy_backoff_s:
+                    return self._busy_answer(cached)
+                self._busy_since = now  # this request probes the file; the others keep answering at once
         try:
             fresh = weak_subjects(student_id, self.settings)
         except WarehouseLocked:
@@ -63,7 +65,8 @@ class WeakSubjectsCache:
             return self._busy_answer(cached)
         with self._lock:
             self._entries[student_id] = (now, fresh)
-            self._busy_since = None
+            if self._busy_since is not None and self._busy_since <= now:  # not a busy mark set after we began
+                self._busy_since = None
         return fresh, None
 
     @staticmethod

@@ -1,4 +1,5 @@
 import dataclasses
+import itertools
 
 import pandas as pd
 import pytest
@@ -112,24 +113,69 @@ def test_a_busy_warehouse_is_not_tried_again_until_the_backoff_has_passed(histor
     quick = dataclasses.replace(history, lock_timeout_s=0.2)
     tries = []
     real_read = student_history.weak_subjects
-    monkeypatch.setattr(student_history, "weak_subjects", lambda *args: tries.append(args) or real_read(*args))
+    monkeypatch.setattr(student_history, "weak_subjects", lambda *args: tries.append(args[0]) or real_read(*args))
     now = [100.0]
-    cache = WeakSubjectsCache(quick, ttl_s=0, busy_backoff_s=5, clock=lambda: now[0])
+    cache = WeakSubjectsCache(quick, ttl_s=10, busy_backoff_s=5, clock=lambda: now[0])
+    fresh, _ = cache.get("S1")
+    unavailable = ([], "weak subjects are unavailable right now: the warehouse is busy")
+    stale = (fresh, "weak subjects may be out of date: the warehouse is busy")
     with hold_warehouse(quick.warehouse):
-        assert cache.get("S1") == ([], "weak subjects are unavailable right now: the warehouse is busy")
-        now[0] += 4.9
-        assert cache.get("S2") == ([], "weak subjects are unavailable right now: the warehouse is busy")
-        assert len(tries) == 1  # the second request did not wait on the lock
-        now[0] += 0.2
-        assert cache.get("S2")[1] is not None
-        assert len(tries) == 2  # the back-off has passed: it tries again, and the file is still busy
-    assert cache.get("S2")[1] is not None  # freed, but the last busy try was just now
-    assert len(tries) == 2
-    now[0] += 5
-    fresh, warning = cache.get("S2")
+        now[0] = 111.0  # S1's entry is past its TTL
+        assert cache.get("S1") == stale
+        now[0] = 115.9
+        assert cache.get("S2") == unavailable
+        assert cache.get("S1") == stale
+        assert tries == ["S1", "S1"]  # the two requests in the back-off did not wait on the lock
+        now[0] = 116.1
+        assert cache.get("S2") == unavailable
+        assert tries == ["S1", "S1", "S2"]  # the back-off has passed: one try, and the file is still busy
+    now[0] = 117.0
+    assert cache.get("S2") == unavailable  # freed, but the last busy try was a moment ago
+    now[0] = 121.2
+    again, warning = cache.get("S2")
     assert warning is None
-    assert [w["subject"] for w in fresh] == ["Mathematics", "Art"]
-    assert len(tries) == 3
+    assert [w["subject"] for w in again] == ["Mathematics", "Art"]
+    assert cache.get("S1") == (fresh, None)  # the busy state is over: S1 is read at once
+    assert tries == ["S1", "S1", "S2", "S2", "S1"]
+
+
+def _scripted_reads(monkeypatch, script: dict) -> list[str]:
+    """weak_subjects replaced: each student's read runs ``script[student]`` (raise, or call back) first."""
+    tries: list[str] = []
+
+    def read(student_id, _settings=None):
+        tries.append(student_id)
+        script.get(student_id, lambda: None)()
+        return [{"subject": student_id}]
+
+    monkeypatch.setattr(student_history, "weak_subjects", read)
+    return tries
+
+
+def _locked():
+    raise WarehouseLocked("held")
+
+
+def test_while_one_request_probes_the_busy_file_the_others_answer_at_once(history, monkeypatch):
+    now = [0.0]
+    cache = WeakSubjectsCache(history, ttl_s=60, busy_backoff_s=5, clock=lambda: now[0])
+    answers = []
+    tries = _scripted_reads(monkeypatch, {"S1": _locked, "S2": lambda: answers.append(cache.get("S3"))})
+    assert cache.get("S1")[0] == []
+    now[0] = 6.0
+    assert cache.get("S2") == ([{"subject": "S2"}], None)  # the probe found the file free again
+    assert answers == [([], "weak subjects are unavailable right now: the warehouse is busy")]
+    assert tries == ["S1", "S2"]  # S3 arrived during the probe and did not try the file
+    assert cache.get("S3") == ([{"subject": "S3"}], None)
+
+
+def test_a_read_that_began_before_the_file_got_busy_does_not_end_the_back_off(history, monkeypatch):
+    ticks = itertools.count()
+    cache = WeakSubjectsCache(history, ttl_s=60, busy_backoff_s=5, clock=lambda: next(ticks))
+    tries = _scripted_reads(monkeypatch, {"S1": lambda: cache.get("S2"), "S2": _locked})
+    assert cache.get("S1") == ([{"subject": "S1"}], None)  # S2 found the file busy during S1's read
+    assert cache.get("S3") == ([], "weak subjects are unavailable right now: the warehouse is busy")
+    assert tries == ["S1", "S2"]
 
 
 def test_cache_within_its_ttl_does_not_read_the_warehouse(history, hold_warehouse):
