@@ -157,13 +157,6 @@ def create_app(settings: Settings | None = None, config: ApiConfig | None = None
 
     error_responses = {status: {"model": ErrorResponse} for status in (400, 401, 413, 429, 503)}
 
-    def predict_for(student_id: str, payload: dict) -> dict:
-        weak, warning = state["weak"].get(student_id)
-        result = state["predictor"].predict(payload, weak_subjects=weak)
-        if warning:
-            result["warnings"].append(warning)
-        return result
-
     @app.post("/api/predict/", response_model=PredictResponse, responses=error_responses,
               openapi_extra={"requestBody": {"required": True, "content": {
                   "application/json": {"schema": PredictRequest.model_json_schema()}}},
@@ -193,12 +186,16 @@ def create_app(settings: Settings | None = None, config: ApiConfig | None = None
             PredictRequest.model_validate(payload)
         except ValueError as error:
             return _error(400, "invalid fields", _pydantic_errors(error.errors()))
-        try:  # it may wait (on the warehouse, on loading the models): off the event loop, which keeps reading
-            result = await run_in_threadpool(predict_for, student_id, payload)
+        # A read of the warehouse (which may wait on its lock) goes to the thread pool: the loop keeps serving.
+        weak, warning = state["weak"].cached(student_id) or await run_in_threadpool(state["weak"].get, student_id)
+        try:
+            result = state["predictor"].predict(payload, weak_subjects=weak)
         except InvalidInput as error:  # the schema's own rules, beyond what the request model checks
             return _error(400, "invalid fields", [{"field": e.field, "rule": e.rule} for e in error.errors])
         except NoActiveModel as error:
             return _error(503, str(error))
+        if warning:
+            result["warnings"].append(warning)
         response_ms = round((time.perf_counter() - started) * 1000, 3)
         record = new_record("api", student_id, payload, result, response_ms)
         state["spool"].append(record)

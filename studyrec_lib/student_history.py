@@ -46,16 +46,21 @@ class WeakSubjectsCache:
         self._busy_since: float | None = None
         self._lock = threading.Lock()
 
+    def cached(self, student_id: str) -> tuple[list[dict], str | None] | None:
+        """The answer if it needs no read of the file (a fresh entry, or the back-off in force), else None."""
+        now = self._clock()
+        with self._lock:
+            return self._answer_without_reading(student_id, now)
+
     def get(self, student_id: str) -> tuple[list[dict], str | None]:
         """The weak subjects, and a warning when they could not be read fresh."""
         now = self._clock()
         with self._lock:
+            answer = self._answer_without_reading(student_id, now)
+            if answer is not None:
+                return answer
             cached = self._entries.get(student_id)
-            if cached and now - cached[0] < self.ttl_s:
-                return cached[1], None
             if self._busy_since is not None:
-                if now - self._busy_since < self.busy_backoff_s:
-                    return self._busy_answer(cached)
                 self._busy_since = now  # this request probes the file; the others keep answering at once
         try:
             fresh = weak_subjects(student_id, self.settings)
@@ -68,6 +73,14 @@ class WeakSubjectsCache:
             if self._busy_since is not None and self._busy_since <= now:  # not a busy mark set after we began
                 self._busy_since = None
         return fresh, None
+
+    def _answer_without_reading(self, student_id: str, now: float) -> tuple[list[dict], str | None] | None:
+        cached = self._entries.get(student_id)
+        if cached and now - cached[0] < self.ttl_s:
+            return cached[1], None
+        if self._busy_since is not None and now - self._busy_since < self.busy_backoff_s:
+            return self._busy_answer(cached)
+        return None
 
     @staticmethod
     def _busy_answer(cached: tuple[float, list[dict]] | None) -> tuple[list[dict], str]:

@@ -116,7 +116,9 @@ def test_a_busy_warehouse_is_not_tried_again_until_the_backoff_has_passed(histor
     monkeypatch.setattr(student_history, "weak_subjects", lambda *args: tries.append(args[0]) or real_read(*args))
     now = [100.0]
     cache = WeakSubjectsCache(quick, ttl_s=10, busy_backoff_s=5, clock=lambda: now[0])
+    assert cache.cached("S1") is None  # never read: only get() reads
     fresh, _ = cache.get("S1")
+    assert cache.cached("S1") == (fresh, None)
     unavailable = ([], "weak subjects are unavailable right now: the warehouse is busy")
     stale = (fresh, "weak subjects may be out of date: the warehouse is busy")
     with hold_warehouse(quick.warehouse):
@@ -125,8 +127,10 @@ def test_a_busy_warehouse_is_not_tried_again_until_the_backoff_has_passed(histor
         now[0] = 115.9
         assert cache.get("S2") == unavailable
         assert cache.get("S1") == stale
+        assert cache.cached("S1") == stale  # the back-off answers without a read
         assert tries == ["S1", "S1"]  # the two requests in the back-off did not wait on the lock
         now[0] = 116.1
+        assert cache.cached("S2") is None  # the back-off is over: the next get() tries the file
         assert cache.get("S2") == unavailable
         assert tries == ["S1", "S1", "S2"]  # the back-off has passed: one try, and the file is still busy
     now[0] = 117.0
