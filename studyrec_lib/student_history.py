@@ -50,16 +50,16 @@ class WeakSubjectsCache:
         """The answer if it needs no read of the file (a fresh entry, or the back-off in force), else None."""
         now = self._clock()
         with self._lock:
-            return self._answer_without_reading(student_id, now)
+            return self._answer_without_reading(self._entries.get(student_id), now)
 
     def get(self, student_id: str) -> tuple[list[dict], str | None]:
         """The weak subjects, and a warning when they could not be read fresh."""
         now = self._clock()
         with self._lock:
-            answer = self._answer_without_reading(student_id, now)
+            cached = self._entries.get(student_id)
+            answer = self._answer_without_reading(cached, now)
             if answer is not None:
                 return answer
-            cached = self._entries.get(student_id)
             if self._busy_since is not None:
                 self._busy_since = now  # this request probes the file; the others keep answering at once
         try:
@@ -74,8 +74,8 @@ class WeakSubjectsCache:
                 self._busy_since = None
         return fresh, None
 
-    def _answer_without_reading(self, student_id: str, now: float) -> tuple[list[dict], str | None] | None:
-        cached = self._entries.get(student_id)
+    def _answer_without_reading(self, cached: tuple[float, list[dict]] | None,
+                                now: float) -> tuple[list[dict], str | None] | None:
         if cached and now - cached[0] < self.ttl_s:
             return cached[1], None
         if self._busy_since is not None and now - self._busy_since < self.busy_backoff_s:
