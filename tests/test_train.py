@@ -1,5 +1,8 @@
+from contextlib import nullcontext
+
 import numpy as np
 import pytest
+from joblib import parallel_config
 
 from studyrec_lib import candidates, example_data, metrics
 from studyrec_lib.tasks import STUDENT_TASK
@@ -60,8 +63,11 @@ def test_folds_are_grouped_by_student_and_cover_every_row_once(result):
         assert len(train_rows) + len(test_rows) == len(result.frame)
 
 
-def test_same_data_gives_identical_cv_metrics(frame, result):
-    again = train(frame, n_folds=3)
+@pytest.mark.parametrize("backend", ["default", "threading"])
+def test_same_data_gives_identical_cv_metrics(frame, result, backend):
+    """Also when the fits run in threads instead of processes (the benchmark runs them sequentially)."""
+    with parallel_config(backend="threading") if backend == "threading" else nullcontext():
+        again = train(frame, n_folds=3)
     for first, second in ((result.regression, again.regression), (result.classification, again.classification)):
         assert first.chosen == second.chosen
         assert set(first.candidates) == set(second.candidates)
