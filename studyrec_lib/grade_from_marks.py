@@ -12,8 +12,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.model_selection import KFold, cross_val_predict
+from sklearn.model_selection import cross_val_predict
 
+from .student_folds import StudentFolds
 from .tasks import Task
 
 PROBABILITY_FLOOR = 1e-4  # keeps log loss finite when a residual sample never reaches a band
@@ -32,7 +33,8 @@ class MarksGradeClassifier(ClassifierMixin, BaseEstimator):
         if marks is None:
             raise ValueError("MarksGradeClassifier needs the marks target: fit(X, y, marks=...)")
         marks = np.asarray(marks, dtype=float)
-        folds = KFold(self.residual_folds, shuffle=True, random_state=self.random_state)
+        # Grouped by student when X is indexed by student (train() does so): no student's rows on both sides.
+        folds = StudentFolds(self.residual_folds, shuffle=True, random_state=self.random_state)
         out_of_fold = cross_val_predict(clone(self.regressor), X, marks, cv=folds)
         self.residuals_ = np.sort(marks - out_of_fold)
         self.regressor_ = clone(self.regressor).fit(X, marks)

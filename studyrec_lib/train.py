@@ -34,6 +34,7 @@ from .candidates import (
 )
 from .errors import StudyRecError
 from .features import feature_baseline
+from .student_folds import StudentFolds, by_student
 from .tasks import STUDENT_TASK, Task
 
 MIN_TRAINING_ROWS = 200
@@ -219,8 +220,13 @@ def calibrated_classifier(estimator: BaseEstimator, classes: np.ndarray) -> Cali
     fold it into numpy. Sigmoid calibration keeps scikit-learn's default: one calibrated model per fold.
     """
     method = calibration_method(classes)
-    return CalibratedClassifierCV(clone(estimator), method=method, cv=CALIBRATION_FOLDS,
+    return CalibratedClassifierCV(clone(estimator), method=method, cv=StudentFolds(CALIBRATION_FOLDS, stratify=True),
                                   ensemble=method == "sigmoid")
+
+
+def _fewest_students_of_a_grade(students: pd.Index, grades: np.ndarray) -> int:
+    """Calibration's grouped folds need each grade from at least as many students as folds."""
+    return int(pd.DataFrame({"student": students, "grade": grades}).groupby("grade")["student"].nunique().min())
 
 
 def _classification(
@@ -237,11 +243,11 @@ def _classification(
         progress(f"classification {name}: CV weighted F1 {results[name].mean('f1_weighted'):.3f}")
     chosen = max(results, key=lambda n: (results[n].mean("f1_weighted"), -results[n].mean("brier_macro")))
     params = {"marks": marks} if chosen == "grade_from_marks" else {}
-    smallest = min(np.unique(grades[train], return_counts=True)[1].min() for train, _ in folds)
+    smallest = min(_fewest_students_of_a_grade(X.index[train], grades[train]) for train, _ in folds)
     calibration = {"considered": bool(chosen != NAIVE and smallest >= CALIBRATION_FOLDS), "applied": False,
                    "method": calibration_method(classes)}
     if smallest < CALIBRATION_FOLDS:
-        calibration["skipped"] = f"a grade has only {smallest} rows in a fold's training part"
+        calibration["skipped"] = f"a grade has only {smallest} students in a fold's training part"
     final_estimator = candidates[chosen]
     if calibration["considered"]:
         calibrated = calibrated_classifier(candidates[chosen], classes)
@@ -297,7 +303,7 @@ def train(frame: pd.DataFrame, task: Task = STUDENT_TASK, n_folds: int = CV_FOLD
             "are needed. Ingest more finished results with `studyrec ingest FILE`."
         )
     frame = frame.reset_index(drop=True)
-    X = frame[task.features]
+    X = by_student(frame, task.features, task.group_column)  # models' own inner CV groups by this index
     marks = frame[task.marks_target].to_numpy(dtype=float)
     grades = frame[task.grade_target].astype(str).to_numpy()
     classes = np.unique(grades)

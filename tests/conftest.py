@@ -1,4 +1,4 @@
-"""Shared fixtures: settings for a throw-away warehouse, a file writer, and a small valid cohort."""
+"""Shared fixtures: settings for a throw-away warehouse, a file writer, a small valid cohort, and a fit spy."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ import socket
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
 
 from studyrec_lib.config import Settings, load_settings
 from studyrec_lib.example_data import generate
@@ -111,3 +113,63 @@ def copy_of_trained(tmp_path: Path, trained_settings: Settings) -> Settings:
     version = registry.register(entries, settings.runs_dir / "run-1" / "artifacts", "run-1", settings)["regression"]
     registry.activate(version, "both", reason="trained", settings=settings)
     return settings
+
+
+SEEN_ROWS: list[tuple[str, int, np.ndarray]] = []  # (fit | predict, which fit, the index labels it saw)
+
+
+class _Recording(BaseEstimator):
+    """Delegates to ``estimator`` and records the index labels of every fit and of the predictions after it."""
+
+    def __init__(self, estimator: BaseEstimator):
+        self.estimator = estimator
+
+    def fit(self, X: pd.DataFrame, y, **params):
+        self.fit_number_ = sum(kind == "fit" for kind, _, _ in SEEN_ROWS)
+        SEEN_ROWS.append(("fit", self.fit_number_, X.index.to_numpy()))
+        self.estimator_ = clone(self.estimator).fit(X, y, **params)
+        return self
+
+    def predict(self, X: pd.DataFrame):
+        SEEN_ROWS.append(("predict", self.fit_number_, X.index.to_numpy()))
+        return self.estimator_.predict(X)
+
+
+class _RecordingRegressor(RegressorMixin, _Recording):
+    pass
+
+
+class _RecordingClassifier(ClassifierMixin, _Recording):
+    def fit(self, X: pd.DataFrame, y, **params):
+        super().fit(X, y, **params)
+        self.classes_ = self.estimator_.classes_
+        return self
+
+    def predict_proba(self, X: pd.DataFrame):
+        SEEN_ROWS.append(("predict", self.fit_number_, X.index.to_numpy()))
+        return self.estimator_.predict_proba(X)
+
+
+class Recording:
+    """Wraps estimators so every clone logs the index labels it fits and predicts."""
+
+    def __init__(self):
+        SEEN_ROWS.clear()
+        self.seen = SEEN_ROWS
+
+    @staticmethod
+    def wrap(estimator: BaseEstimator) -> BaseEstimator:
+        return (_RecordingClassifier if hasattr(estimator, "predict_proba") else _RecordingRegressor)(estimator)
+
+    def fits(self) -> list[np.ndarray]:
+        return [labels for kind, _, labels in self.seen if kind == "fit"]
+
+    def fitted_and_predicted(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(rows fitted, rows predicted) of every prediction, by the model that made it."""
+        fitted = {number: labels for kind, number, labels in self.seen if kind == "fit"}
+        return [(fitted[number], labels) for kind, number, labels in self.seen if kind == "predict"]
+
+
+@pytest.fixture
+def recording() -> Recording:
+    return Recording()

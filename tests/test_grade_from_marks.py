@@ -8,6 +8,7 @@ from studyrec_lib import example_data
 from studyrec_lib.features import preprocessor
 from studyrec_lib.grade_from_marks import MarksGradeClassifier
 from studyrec_lib.schema import GRADES
+from studyrec_lib.student_folds import by_student
 from studyrec_lib.tasks import STUDENT_TASK
 
 
@@ -123,3 +124,17 @@ def test_a_band_goes_to_the_grade_most_of_its_rows_carry(data):
     b_band = STUDENT_TASK.grades.index("B")
     assert matrix[b_band, list(model.classes_).index("B")] == 1.0
     assert matrix.sum(axis=1).tolist() == [1.0] * len(STUDENT_TASK.grades)
+
+
+def test_residuals_come_from_folds_that_keep_each_students_rows_together(recording):
+    """Ungrouped folds would predict a student from their other rows and understate the spread."""
+    frame = example_data.generate(students=12, seed=1)
+    X = by_student(frame, STUDENT_TASK.features, "student_id")
+    MarksGradeClassifier(recording.wrap(_ridge()), STUDENT_TASK, residual_folds=3).fit(
+        X, frame["final_grade"].astype(str).to_numpy(), marks=frame["final_marks"].to_numpy())
+    assert len(recording.fits()) == 4 and set(recording.fits()[-1]) == set(X.index)  # 3 folds, then all rows
+    pairs = recording.fitted_and_predicted()
+    assert len(pairs) == 3
+    assert sorted(np.concatenate([predicted for _, predicted in pairs])) == sorted(X.index)
+    for fitted, predicted in pairs:
+        assert not set(fitted) & set(predicted)

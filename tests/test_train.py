@@ -1,10 +1,13 @@
 from contextlib import nullcontext
 
 import numpy as np
+import pandas as pd
 import pytest
 from joblib import parallel_config
 
 from studyrec_lib import candidates, example_data, metrics
+from studyrec_lib import train as train_module
+from studyrec_lib.student_folds import by_student
 from studyrec_lib.tasks import STUDENT_TASK
 from studyrec_lib.train import (
     INTERVAL_LEVEL,
@@ -168,7 +171,7 @@ def test_calibration_is_skipped_when_a_grade_is_too_rare_in_a_fold():
     result = train(example_data.generate(students=12, seed=2), n_folds=3)
     calibration = result.classification.extra["calibration"]
     assert calibration["considered"] is False
-    assert "only" in calibration["skipped"]
+    assert "students in a fold" in calibration["skipped"]
 
 
 def test_the_average_is_scored_as_the_mean_of_its_members_fold_predictions(result):
@@ -219,3 +222,38 @@ def test_calibration_of_several_grades_keeps_each_rows_predicted_grade():
         uncalibrated = fold_model.estimator.predict_proba(X)
         np.testing.assert_array_equal(calibrated.argmax(axis=1), uncalibrated.argmax(axis=1))
         assert not np.allclose(calibrated, uncalibrated)  # the confidence did change
+
+
+@pytest.mark.parametrize("grades_of", ["several", "two"])
+def test_calibration_folds_keep_each_students_rows_together(recording, grades_of):
+    """Temperature (several grades) and sigmoid (two) both cross-validate inside fit, by student."""
+    frame = example_data.generate(students=30, seed=3)
+    X = by_student(frame, STUDENT_TASK.features, "student_id")
+    grades = frame["final_grade"].astype(str).to_numpy()
+    if grades_of == "two":
+        grades = np.where(np.isin(grades, ["D", "F"]), "at risk", "not at risk")
+    tree = candidates.classification_candidates(STUDENT_TASK, len(X), None)["decision_tree"]
+    calibrated_classifier(recording.wrap(tree), np.unique(grades)).fit(X, grades)
+    pairs = recording.fitted_and_predicted()
+    assert len(pairs) == 3
+    for fitted, predicted in pairs:
+        assert not set(fitted) & set(predicted)
+
+
+def test_train_indexes_the_rows_it_gives_models_by_student(recording, monkeypatch, frame):
+    """So grade-from-marks' residual folds inside every outer fold keep a student's rows together."""
+    original = train_module.classification_candidates
+    monkeypatch.setattr(train_module, "classification_candidates",
+                        lambda task, rows, marks_model: original(task, rows, recording.wrap(marks_model)))
+    with parallel_config(backend="sequential"):  # the log is this process's
+        train(frame, n_folds=3)
+    student_of_code = dict(zip(by_student(frame, STUDENT_TASK.features, "student_id").index, frame["student_id"],
+                               strict=True))
+    assert len(recording.fits()) >= 3 * 4  # per outer fold: 3 residual folds and the fit on all its rows
+    for labels in recording.fits():
+        rows_per_student = pd.Series([student_of_code[label] for label in labels]).value_counts()
+        assert (rows_per_student == 24).all()  # each label is one student's code, carrying all their rows
+    pairs = recording.fitted_and_predicted()
+    assert len(pairs) >= 3 * 3
+    for fitted, predicted in pairs:
+        assert not set(fitted) & set(predicted)
