@@ -192,7 +192,7 @@ def test_a_chosen_average_is_fitted_with_a_first_fold_model_for_evaluation():
     frame = example_data.generate(students=30, seed=4)
     midterm = frame["midterm_marks"].to_numpy()
     frame["final_marks"] = np.clip(0.8 * midterm + 6 * (frame["quiz_marks"].to_numpy() > 5)
-                                   + rng.normal(0, 1.5, len(frame)), 0, 50)
+                                   + rng.normal(0, 3.0, len(frame)), 0, 50)
     trained = train(frame, n_folds=3)
     assert trained.regression.chosen == "average"
     chosen = trained.regression.best
