@@ -4,7 +4,8 @@ The grade is a fixed function of the course total, and the total is the marks al
 marks target. So: predict the marks with a regressor, take the spread of its out-of-fold residuals as
 the uncertainty, and the probability of each grade is the chance that known + predicted + residual
 lands in that grade's band. The most probable grade is then, barring a skewed residual spread, the
-grade of the predicted total.
+grade of the predicted total. Marks recorded on a grid (whole marks, say) are read as such: a prediction
+of 9.6 stands for a recorded 10 (``marks_grid``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.model_selection import cross_val_predict
 
+from .marks_grid import reaching_threshold, recorded_step
 from .student_folds import StudentFolds
 from .tasks import Task
 
@@ -33,6 +35,7 @@ class MarksGradeClassifier(ClassifierMixin, BaseEstimator):
         if marks is None:
             raise ValueError("MarksGradeClassifier needs the marks target: fit(X, y, marks=...)")
         marks = np.asarray(marks, dtype=float)
+        self.marks_step_ = recorded_step(marks)
         # Grouped by student when X is indexed by student (train() does so): no student's rows on both sides.
         folds = StudentFolds(self.residual_folds, shuffle=True, random_state=self.random_state)
         out_of_fold = cross_val_predict(clone(self.regressor), X, marks, cv=folds)
@@ -53,8 +56,9 @@ class MarksGradeClassifier(ClassifierMixin, BaseEstimator):
     def proba_from_marks(self, centre: np.ndarray, known: np.ndarray) -> np.ndarray:
         """Grade probabilities given predicted marks (unclipped) and the marks already known."""
         low, high = self.task.marks_range
-        # S[i, j] = P(total_i >= threshold_j): the marks must reach threshold_j - known_i.
-        needed = np.array([t for _, t in self.task.grade_bands])[None, :] - np.asarray(known)[:, None]
+        # S[i, j] = P(total_i >= threshold_j): the recorded marks must reach threshold_j - known_i.
+        marks_needed = np.array([t for _, t in self.task.grade_bands])[None, :] - np.asarray(known)[:, None]
+        needed = reaching_threshold(marks_needed, self.marks_step_)
         below = np.searchsorted(self.residuals_, needed - centre[:, None], side="left") / len(self.residuals_)
         reach = np.where(needed <= low, 1.0, np.where(needed > high, 0.0, 1.0 - below))
         reach[:, -1] = 1.0  # every total earns at least the lowest grade

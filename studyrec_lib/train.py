@@ -34,6 +34,7 @@ from .candidates import (
 )
 from .errors import StudyRecError
 from .features import feature_baseline
+from .marks_grid import recorded_step, round_to_step
 from .student_folds import StudentFolds, by_student
 from .tasks import STUDENT_TASK, Task
 
@@ -281,10 +282,14 @@ def _interval(marks: np.ndarray, out_of_fold: np.ndarray, folds: list) -> dict:
             "coverage": float(np.mean(covered)), "coverage_by_fold": covered}
 
 
-def _coherence(task: Task, X: pd.DataFrame, regression: TaskResult, classification: TaskResult,
+def _coherence(task: Task, X: pd.DataFrame, marks: np.ndarray, regression: TaskResult, classification: TaskResult,
                classes: np.ndarray) -> dict:
-    """How often the most probable grade differs from the grade of the predicted total."""
-    grade_of_marks = task.grade_of_marks(X, regression.best.out_of_fold)
+    """How often the most probable grade differs from the grade of the predicted total.
+
+    The predicted marks are read as the recorded marks they stand for, as the grade-from-marks classifier does.
+    """
+    predicted = round_to_step(regression.best.out_of_fold, recorded_step(marks))
+    grade_of_marks = task.grade_of_marks(X, predicted)
     rates = {
         name: float(np.mean(classes[np.argmax(result.out_of_fold, axis=1)] != grade_of_marks))
         for name, result in classification.candidates.items()
@@ -318,7 +323,7 @@ def train(frame: pd.DataFrame, task: Task = STUDENT_TASK, n_folds: int = CV_FOLD
     return TrainingResult(
         task=task, frame=frame, folds=folds, regression=regression, classification=classification,
         classes=classes, interval=_interval(marks, regression.best.out_of_fold, folds),
-        coherence=_coherence(task, X, regression, classification, classes),
+        coherence=_coherence(task, X, marks, regression, classification, classes),
         imbalance=metrics.imbalance(grades), baseline=feature_baseline(frame, task),
         seconds=round(time.perf_counter() - started, 2),
     )

@@ -1,7 +1,7 @@
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.linear_model import Ridge
+from sklearn.linear_model import LinearRegression, Ridge
 from sklearn.pipeline import Pipeline
 
 from studyrec_lib import example_data
@@ -9,7 +9,7 @@ from studyrec_lib.features import preprocessor
 from studyrec_lib.grade_from_marks import MarksGradeClassifier
 from studyrec_lib.schema import GRADES
 from studyrec_lib.student_folds import by_student
-from studyrec_lib.tasks import STUDENT_TASK
+from studyrec_lib.tasks import STUDENT_TASK, Task
 
 
 def _ridge() -> Pipeline:
@@ -138,3 +138,32 @@ def test_residuals_come_from_folds_that_keep_each_students_rows_together(recordi
     assert sorted(np.concatenate([predicted for _, predicted in pairs])) == sorted(X.index)
     for fitted, predicted in pairs:
         assert not set(fitted) & set(predicted)
+
+
+PASS_MARK_TASK = Task(
+    name="pass_mark", numeric_features=("x",), categorical_features=(), marks_target="marks",
+    marks_range=(0.0, 20.0), grade_bands=(("pass", 10.0), ("fail", 0.0)),
+    known_total=lambda frame: np.zeros(len(frame["x"])),
+)
+
+
+def _pass_mark_classifier(whole_marks: bool) -> MarksGradeClassifier:
+    """Fitted where the marks are x plus a little noise, recorded as whole marks or as they are."""
+    rng = np.random.default_rng(3)
+    X = pd.DataFrame({"x": rng.uniform(0, 20, 600)})
+    marks = np.clip(X["x"].to_numpy() + rng.normal(0, 0.3, len(X)), 0, 20)
+    if whole_marks:
+        marks = np.round(marks)
+    grades = PASS_MARK_TASK.grade_of_marks(X, marks)
+    return MarksGradeClassifier(LinearRegression(), PASS_MARK_TASK).fit(X, grades, marks=marks)
+
+
+def test_whole_marks_are_read_as_recorded_marks():
+    # 9.7 is recorded as a 10, a pass; as a continuous mark it is below 10, most likely a fail.
+    near_the_pass_mark = pd.DataFrame({"x": [9.3, 9.7, 10.3]})
+    whole = _pass_mark_classifier(whole_marks=True)
+    assert whole.marks_step_ == 1.0
+    assert whole.predict(near_the_pass_mark).tolist() == ["fail", "pass", "pass"]
+    continuous = _pass_mark_classifier(whole_marks=False)
+    assert continuous.marks_step_ == 0.0
+    assert continuous.predict(near_the_pass_mark).tolist() == ["fail", "fail", "pass"]
