@@ -25,9 +25,13 @@ def recorded_step(marks: np.ndarray) -> float:
 
 
 def round_to_step(values: np.ndarray, step: float) -> np.ndarray:
-    """The recorded mark a continuous prediction stands for (unchanged when ``step`` is 0)."""
+    """The recorded mark a continuous prediction stands for (unchanged when ``step`` is 0).
+
+    Halves round up, as ``reaching_threshold`` counts a prediction of 10.5 as reaching 11 (numpy's round
+    would give 10).
+    """
     values = np.asarray(values, dtype=float)
-    return values if step == 0 else np.round(values / step) * step
+    return values if step == 0 else np.floor(values / step + 0.5) * step
 
 
 def reaching_threshold(needed: np.ndarray, step: float) -> np.ndarray:
