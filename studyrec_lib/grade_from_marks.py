@@ -25,6 +25,10 @@ PROBABILITY_FLOOR = 1e-4  # keeps log loss finite when a residual sample never r
 class MarksGradeClassifier(ClassifierMixin, BaseEstimator):
     """Grade probabilities from a marks regressor and its out-of-fold residual distribution."""
 
+    # Artifacts registered before marks were read on their grid lack the fitted step: they keep reading
+    # marks as continuous, as they were validated, instead of failing on load into the API.
+    marks_step_ = 0.0
+
     def __init__(self, regressor: BaseEstimator, task: Task, residual_folds: int = 3, random_state: int = 0):
         self.regressor = regressor
         self.task = task
