@@ -163,12 +163,17 @@ def active_sidecar(settings: Settings) -> Path:
     return settings.warehouse.with_name(settings.warehouse.name + ".active.json")
 
 
+def sidecar_entries(rows: list[tuple]) -> dict:
+    """The sidecar's content for ``active_models`` rows (task, version, artifact_path, artifact_sha256)."""
+    return {task: {"version": v, "artifact_path": p, "artifact_sha256": h} for task, v, p, h in rows}
+
+
 def write_active_sidecar(settings: Settings | None = None) -> dict:
     """Rewrite the sidecar from the registry (atomically: write, then rename)."""
     settings = settings or load_settings()
     with warehouse.connect(settings, read_only=True) as con:
         rows = con.execute("SELECT task, version, artifact_path, artifact_sha256 FROM active_models").fetchall()
-    active = {task: {"version": v, "artifact_path": p, "artifact_sha256": h} for task, v, p, h in rows}
+    active = sidecar_entries(rows)
     path = active_sidecar(settings)
     temporary = path.with_suffix(".tmp")
     temporary.write_text(json.dumps(active, indent=2))
@@ -197,6 +202,22 @@ def load_verified(path: str | Path, expected_sha256: str, label: str) -> object:
             f"{expected_sha256[:12]}... (the file changed after registration). Retrain, or activate another version."
         )
     return joblib.load(io.BytesIO(data))
+
+
+def load_active(task: str, entry: dict, settings: Settings) -> object:
+    """An active artifact as the sidecar names it: only from inside the runs folder, and matching its sha256.
+
+    Servers trust the sidecar instead of opening the warehouse, so a sidecar edited to name a file elsewhere
+    (with that file's own sha256) must be refused, not unpickled.
+    """
+    path = Path(entry["artifact_path"]).resolve()
+    if not path.is_relative_to(settings.runs_dir):
+        raise RegistryError(
+            f"refusing to load {path}: {active_sidecar(settings)} names a {task} artifact outside the runs folder "
+            f"{settings.runs_dir}, where registered artifacts live. Rewrite it from the registry with "
+            "`studyrec activate --model-version V --task both`."
+        )
+    return load_verified(path, entry["artifact_sha256"], f"{task} (version {entry['version']})")
 
 
 def load_artifact(task: str, version: str | None = None, settings: Settings | None = None) -> tuple[dict, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import stat
 from pathlib import Path
@@ -55,6 +56,13 @@ def smoke_test(host: str = "127.0.0.1", settings: Settings | None = None, config
     writable = [str(p) for p in places if _world_writable(p)]
     check("not_world_writable", not writable, "world-writable: " + ", ".join(writable[:5]) if writable
           else "warehouse, runs and artifacts are not world-writable")
+    active_file = registry.active_sidecar(settings)
+    copied = json.loads(active_file.read_text()) if active_file.exists() else None
+    agrees = copied in (None, registry.sidecar_entries(active))
+    check("active_sidecar_matches_registry", agrees,
+          f"{active_file} matches the registry's active models" if agrees else
+          f"{active_file}, which the servers load, differs from the registry's active models: rewrite it with "
+          "`studyrec activate --model-version V --task both`")
     mismatched = []
     for task, version, path, expected in active:
         try:

@@ -12,8 +12,8 @@ from studyrec_lib.config import PROJECT_ROOT, Settings
 from studyrec_lib.security import ENV_BEHIND_PROXY, smoke_test
 from studyrec_lib.tokens import create_token, sidecar
 
-CHECKS = {"bind", "tokens_hashed", "token_sidecar_private", "not_world_writable", "artifacts_match_registry",
-          "rate_limit_on", "debug_off"}
+CHECKS = {"bind", "tokens_hashed", "token_sidecar_private", "not_world_writable", "active_sidecar_matches_registry",
+          "artifacts_match_registry", "rate_limit_on", "debug_off"}
 ENV_TO_CLEAR = (ENV_BEHIND_PROXY, "STUDYREC_RATE_LIMIT", "STUDYREC_RATE_WINDOW_S", "STUDYREC_DEBUG")
 
 
@@ -81,6 +81,18 @@ def test_missing_active_artifact_is_a_finding(own):
     report = smoke_test("127.0.0.1", own, ApiConfig())
     assert _findings(report) == ["artifacts_match_registry"]
     assert "missing" in report["findings"][0]["detail"]
+
+
+def test_an_active_models_sidecar_that_differs_from_the_registry_is_a_finding(own):
+    path = registry.active_sidecar(own)
+    active = registry.read_active_sidecar(own)
+    active["regression"]["version"] = "19990101000000"
+    path.write_text(json.dumps(active))
+    report = smoke_test("127.0.0.1", own, ApiConfig())
+    assert _findings(report) == ["active_sidecar_matches_registry"]
+    assert str(path) in report["findings"][0]["detail"]
+    registry.write_active_sidecar(own)
+    assert smoke_test("127.0.0.1", own, ApiConfig())["ok"] is True
 
 
 def test_world_writable_warehouse_is_a_finding(own):
