@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import joblib
@@ -12,7 +11,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import classification_report, confusion_matrix
 
-from . import metrics, registry
+from . import metrics, registry, warehouse
 from .config import Settings
 from .train import TrainingResult
 from .training_data import TrainingData
@@ -99,25 +98,36 @@ def register_training(result: TrainingResult, data: TrainingData, run_dir: Path,
     """Register both versions (inactive) and keep the full result for the evaluation notebook."""
     run_dir = Path(run_dir)
     versions = registry.register(entries(result, data), run_dir / "artifacts", run_id, settings)
-    state_path = run_dir / "artifacts" / TRAINING_STATE
+    state_path = _state_path(run_dir)
     joblib.dump(result, state_path)
+    with warehouse.transaction(settings) as con:
+        con.execute("INSERT INTO training_states VALUES (?, ?, ?, ?)",
+                    [str(state_path), registry.sha256_of(state_path), run_id, datetime.now(UTC).replace(tzinfo=None)])
     summary = {
         "versions": versions, "quality_gate": quality_gate(result), "training_rows": len(result.frame),
         "dataset_ids": data.dataset_ids, "data_sha256": data.sha256, "seconds": result.seconds,
         "chosen": {"regression": result.regression.chosen, "classification": result.classification.chosen},
-        "training_state": str(state_path), "training_state_sha256": registry.sha256_of(state_path),
+        "training_state": str(state_path),
     }
     (run_dir / "train.json").write_text(json.dumps(summary, indent=2, default=str))
     return summary
 
 
-def load_training_state(run_dir: Path) -> TrainingResult:
-    """The training result of this run, verified against the sha256 that 02_train recorded."""
-    summary = json.loads((Path(run_dir) / "train.json").read_text())
-    data = Path(summary["training_state"]).read_bytes()
-    if hashlib.sha256(data).hexdigest() != summary["training_state_sha256"]:
-        raise registry.RegistryError(f"{summary['training_state']} changed after training; refusing to load it.")
-    return joblib.load(io.BytesIO(data))
+def _state_path(run_dir: Path) -> Path:
+    return (Path(run_dir) / "artifacts" / TRAINING_STATE).resolve()
+
+
+def load_training_state(run_dir: Path, settings: Settings | None = None) -> TrainingResult:
+    """The training result of this run, loaded only if its bytes match the sha256 registered with it."""
+    path = _state_path(run_dir)
+    with warehouse.connect(settings, read_only=True) as con:
+        row = con.execute("SELECT sha256 FROM training_states WHERE path = ?", [str(path)]).fetchone()
+    if row is None:
+        raise registry.RegistryError(
+            f"refusing to load {path}: no training registered it in the warehouse (a pickle runs code). "
+            "Run `studyrec train` to train and evaluate afresh."
+        )
+    return registry.load_verified(path, row[0], "training state")
 
 
 def load_training_summary(run_dir: Path) -> dict:

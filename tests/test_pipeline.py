@@ -138,7 +138,7 @@ def test_a_failing_evaluation_after_training_fails_the_run_and_activates_nothing
     path = example_data.write(example_data.generate(students=12, seed=4), tmp_path / "cohort.csv")
     summary = pipeline.run_pipeline(path, settings=settings, progress=False, n_folds=3)
     assert summary["status"] == "failed"
-    assert "changed after training; refusing to load it" in summary["error"]
+    assert "does not match the registered" in summary["error"]
     assert [step["status"] for step in summary["steps"]] == ["succeeded", "succeeded", "failed"]
     assert len(registry.list_versions(settings)) == 2
     assert registry.active_versions(settings) == {}

@@ -1,9 +1,10 @@
 import json
+import shutil
 
 import numpy as np
 import pytest
 
-from studyrec_lib import example_data, metrics, registration, registry
+from studyrec_lib import example_data, metrics, registration, registry, warehouse
 from studyrec_lib.config import load_settings
 from studyrec_lib.registry import RegistryError
 from studyrec_lib.schema import GRADES
@@ -40,13 +41,15 @@ def entries(trained):
 
 def test_register_training_writes_the_summary_and_the_training_state(trained, registered):
     result, data = trained
-    summary, run_dir, _ = registered
+    summary, run_dir, module_settings = registered
     on_disk = json.loads((run_dir / "train.json").read_text())
     assert on_disk == json.loads(json.dumps(summary, default=str))
     state = run_dir / "artifacts" / registration.TRAINING_STATE
     assert state.is_file()
     assert on_disk["training_state"] == str(state)
-    assert on_disk["training_state_sha256"] == registry.sha256_of(state)
+    with warehouse.connect(module_settings, read_only=True) as con:
+        stored = con.execute("SELECT path, sha256, run_id FROM training_states").fetchall()
+    assert stored == [(str(state), registry.sha256_of(state), "run-1")]
     assert on_disk["training_rows"] == ROWS
     assert on_disk["dataset_ids"] == [1, 2]
     assert on_disk["data_sha256"] == data.sha256
@@ -92,8 +95,8 @@ def test_a_registered_artifact_loads_and_predicts(trained, registered):
 
 def test_load_training_state_returns_the_result(trained, registered):
     result, _ = trained
-    _, run_dir, _ = registered
-    loaded = registration.load_training_state(run_dir)
+    _, run_dir, module_settings = registered
+    loaded = registration.load_training_state(run_dir, module_settings)
     assert isinstance(loaded, TrainingResult)
     assert loaded.regression.chosen == result.regression.chosen
     assert loaded.classification.chosen == result.classification.chosen
@@ -108,9 +111,21 @@ def test_load_training_state_refuses_a_tampered_state(trained, tmp_path, setting
     state = run_dir / "artifacts" / registration.TRAINING_STATE
     with state.open("ab") as handle:
         handle.write(b"\0")
-    with pytest.raises(RegistryError, match="changed after training") as refused:
-        registration.load_training_state(run_dir)
+    with pytest.raises(RegistryError, match="does not match the registered") as refused:
+        registration.load_training_state(run_dir, settings)
     assert str(state) in str(refused.value)
+
+
+def test_load_training_state_refuses_a_state_the_warehouse_never_registered(registered, tmp_path, settings):
+    # A genuine state and its summary copied into another run folder: its own train.json cannot vouch for it.
+    _, run_dir, module_settings = registered
+    copied = tmp_path / "run-copied"
+    shutil.copytree(run_dir, copied)
+    with pytest.raises(RegistryError, match="no training registered it") as refused:
+        registration.load_training_state(copied, module_settings)
+    assert str(copied / "artifacts" / registration.TRAINING_STATE) in str(refused.value)
+    with pytest.raises(RegistryError, match="no training registered it"):
+        registration.load_training_state(run_dir, settings)  # another warehouse never registered it either
 
 
 def test_confusion_matrix_is_in_grade_order_and_counts_every_row(trained, entries):
