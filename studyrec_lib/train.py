@@ -163,6 +163,16 @@ def _regression_result(name: str, predicted: np.ndarray, marks: np.ndarray, fold
     return CandidateResult(name, scores, out_of_fold, round(seconds, 2), first_fold_model)
 
 
+def best_regressor(results: dict[str, CandidateResult]) -> str:
+    """Lowest CV RMSE, as the issue asks (MAE would pick other models on the UCI data: README)."""
+    return min(results, key=lambda name: results[name].mean("rmse"))
+
+
+def best_classifier(results: dict[str, CandidateResult]) -> str:
+    """Highest CV weighted F1; of equals, the better-calibrated (lower Brier score)."""
+    return max(results, key=lambda name: (results[name].mean("f1_weighted"), -results[name].mean("brier_macro")))
+
+
 def _regression(task: Task, X: pd.DataFrame, marks: np.ndarray, folds: list, progress: Progress) -> TaskResult:
     candidates = regression_candidates(task, len(X))
     results: dict[str, CandidateResult] = {}
@@ -179,7 +189,7 @@ def _regression(task: Task, X: pd.DataFrame, marks: np.ndarray, folds: list, pro
     results[AVERAGE] = _regression_result(AVERAGE, np.mean([unclipped[name] for name in members], axis=0), marks,
                                           folds, task, sum(results[name].seconds for name in members), None)
     progress(f"regression {AVERAGE} of {len(members)}: CV RMSE {results[AVERAGE].mean('rmse'):.3f}")
-    chosen = min(results, key=lambda n: results[n].mean("rmse"))
+    chosen = best_regressor(results)
     if results[chosen].first_fold_model is None:  # the evaluation's permutation importance needs one
         first_train = folds[0][0]
         results[chosen].first_fold_model = clone(candidates[chosen]).fit(X.iloc[first_train], marks[first_train])
@@ -242,7 +252,7 @@ def _classification(
         results[name] = CandidateResult(name, _classification_scores(grades, proba, folds, classes), proba,
                                         round(seconds, 2), models[0])
         progress(f"classification {name}: CV weighted F1 {results[name].mean('f1_weighted'):.3f}")
-    chosen = max(results, key=lambda n: (results[n].mean("f1_weighted"), -results[n].mean("brier_macro")))
+    chosen = best_classifier(results)
     params = {"marks": marks} if chosen == "grade_from_marks" else {}
     smallest = min(_fewest_students_of_a_grade(X.index[train], grades[train]) for train, _ in folds)
     calibration = {"considered": bool(chosen != NAIVE and smallest >= CALIBRATION_FOLDS), "applied": False,

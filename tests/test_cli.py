@@ -77,3 +77,20 @@ def test_train_models_and_activate_rollback(settings, tmp_path):
     assert "nothing was activated" in unknown.stderr
     models_after = json.loads(_run(["models", "--json"], settings).stdout)
     assert {(m["task"], m["version"]) for m in models_after if m["active"]} == active
+
+
+def test_pipeline_prints_the_versions_it_activated_and_where_the_report_is(settings, tmp_path):
+    """What `make run` shows a newcomer: the run, each version and whether it is active, the report's path."""
+    path = example_data.write(example_data.generate(students=12, seed=9), tmp_path / "cohort.csv")
+    done = _run(["pipeline", str(path), "--folds", "3"], settings)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert lines[0].startswith("run ") and lines[0].endswith(": succeeded")
+    models = json.loads(_run(["models", "--json"], settings).stdout)
+    for model in models:
+        assert model["active"]
+        assert f"{model['task']}: version {model['version']} ({model['algorithm']}) activated" in lines
+    report = Path(lines[-1].removeprefix("report: "))
+    assert lines[-1].startswith("report: ") and report.is_file()
+    assert report.name == "03_evaluate.html" and report.parent.parent == settings.runs_dir
+    assert "At-risk students" in report.read_text()

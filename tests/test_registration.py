@@ -77,6 +77,27 @@ def test_registered_versions_are_inactive_with_their_metrics(trained, registered
     assert registry.active_versions(module_settings) == {}
 
 
+def test_every_registry_column_is_stored_as_the_entries_give_it(trained, registered, entries):
+    """Read back from the warehouse: a column dropped from the INSERT, or not JSON round-tripped, fails here."""
+    summary, _, module_settings = registered
+    with warehouse.connect(module_settings, read_only=True) as con:
+        stored = con.execute("SELECT * FROM model_versions").fetchdf().set_index("task")
+    json_columns = ("hyperparameters", "metrics", "cv_scores", "imbalance", "feature_baseline", "quality_gate",
+                    "dataset_ids")
+    for task in registry.TASKS:
+        row = stored.loc[task]
+        assert row["version"] == summary["versions"][task]
+        for column in json_columns:
+            assert json.loads(row[column]) == json.loads(json.dumps(entries[task][column], default=registry._jsonable))
+        assert row["data_sha256"] == entries[task]["data_sha256"]
+        assert row["artifact_sha256"] == registry.sha256_of(row["artifact_path"])
+    classification = stored.loc["classification"]
+    for column in ("confusion_matrix", "classification_report", "brier_per_grade"):
+        assert json.loads(classification[column]) == json.loads(
+            json.dumps(entries["classification"][column], default=registry._jsonable))
+    assert json.loads(classification["confusion_matrix"])["labels"] == list(GRADES)
+
+
 def test_a_registered_artifact_loads_and_predicts(trained, registered):
     result, _ = trained
     summary, _, module_settings = registered

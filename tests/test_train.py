@@ -8,11 +8,14 @@ from joblib import parallel_config
 from studyrec_lib import candidates, example_data, metrics
 from studyrec_lib import train as train_module
 from studyrec_lib.student_folds import by_student
-from studyrec_lib.tasks import STUDENT_TASK
+from studyrec_lib.tasks import STUDENT_TASK, Task
 from studyrec_lib.train import (
     INTERVAL_LEVEL,
     MIN_TRAINING_ROWS,
+    CandidateResult,
     TrainingRefused,
+    best_classifier,
+    best_regressor,
     calibrated_classifier,
     calibration_method,
     train,
@@ -113,6 +116,9 @@ def test_the_chosen_models_are_the_best_and_beat_naive(result):
     assert reg.best.mean("rmse") < reg.candidates["naive"].mean("rmse")
     assert clf.beats_naive
     assert clf.best.mean("f1_weighted") > clf.candidates["naive"].mean("f1_weighted")
+    # Chosen by CV weighted F1 among the uncalibrated candidates; calibration only adds a suffix.
+    uncalibrated = {name: c for name, c in clf.candidates.items() if "+" not in name}
+    assert clf.chosen.split("+")[0] == max(uncalibrated, key=lambda name: uncalibrated[name].mean("f1_weighted"))
     assert clf.best.mean("brier_macro") < clf.candidates["naive"].mean("brier_macro")
     calibration = clf.extra["calibration"]
     assert calibration["considered"] is True
@@ -127,6 +133,24 @@ def test_the_chosen_models_are_the_best_and_beat_naive(result):
     assert bool(table.loc[0, "chosen"])
     assert clf.comparison().loc[0, "f1_weighted_mean"] == pytest.approx(
         max(c.mean("f1_weighted") for c in clf.candidates.values()))
+
+
+def _scored(**scores: list[float]) -> CandidateResult:
+    return CandidateResult("any", dict(scores), np.empty(0), 0.0)
+
+
+def test_the_regressor_is_chosen_by_rmse_not_mae():
+    results = {"steady": _scored(rmse=[2.0, 2.0], mae=[1.6, 1.6]), "spiky": _scored(rmse=[2.1, 2.1], mae=[1.2, 1.2])}
+    assert best_regressor(results) == "steady"
+
+
+def test_the_classifier_is_chosen_by_weighted_f1_then_brier():
+    results = {
+        "accurate": _scored(f1_weighted=[0.50, 0.50], accuracy=[0.70, 0.70], brier_macro=[0.05, 0.05]),
+        "balanced": _scored(f1_weighted=[0.55, 0.55], accuracy=[0.60, 0.60], brier_macro=[0.09, 0.09]),
+        "balanced_sure": _scored(f1_weighted=[0.55, 0.55], accuracy=[0.60, 0.60], brier_macro=[0.08, 0.08]),
+    }
+    assert best_classifier(results) == "balanced_sure"
 
 
 def test_the_final_models_are_fitted_on_all_rows_and_predict(result):
@@ -271,3 +295,36 @@ def test_whole_marks_are_graded_as_recorded_marks_in_the_coherence_check(frame):
     rate = result.coherence["by_candidate"]["grade_from_marks"]
     assert rate < 0.1
     assert continuous_rate > rate + 0.01  # 7.4% against 5.4% when measured
+
+
+def _no_known_marks(frame) -> np.ndarray:
+    return np.zeros(len(frame["g1"]))
+
+
+OTHER_TASK = Task(
+    name="other_school", numeric_features=("g1", "absences"), categorical_features=("school",),
+    marks_target="g3", marks_range=(0.0, 20.0), grade_bands=(("good", 14.0), ("pass", 10.0), ("fail", 0.0)),
+    known_total=_no_known_marks, naive_marks_feature="g1", group_column="pupil", grade_target="band",
+)
+
+
+def test_another_data_sets_task_trains_on_its_own_columns_scale_and_grades():
+    rng = np.random.default_rng(5)
+    rows = 260
+    g1 = rng.integers(4, 19, rows).astype(float)
+    absences = rng.poisson(3, rows).astype(float)
+    g3 = np.clip(np.round(g1 + rng.normal(0, 1.5, rows) - 0.2 * absences), 0, 20)
+    frame = pd.DataFrame({"pupil": np.arange(rows), "g1": g1, "absences": absences,
+                          "school": rng.choice(["GP", "MS"], rows), "g3": g3})
+    frame["band"] = OTHER_TASK.grade_of_marks(frame, g3)
+    other = train(frame, OTHER_TASK, n_folds=3)
+    assert other.classes.tolist() == ["fail", "good", "pass"]
+    assert set(other.regression.candidates) == REGRESSION_CANDIDATES | {"average"}
+    # Each beats its naive baseline: marks from g1, and the most frequent band.
+    assert other.regression.beats_naive and other.classification.beats_naive
+    X = frame[OTHER_TASK.features]
+    assert set(other.classification.model.predict(X)) <= {"fail", "good", "pass"}
+    marks = other.regression.model.predict(X)
+    assert np.sqrt(np.mean((marks - g3) ** 2)) < 2.5
+    assert set(other.baseline["numeric"]) == {"g1", "absences"}
+    assert set(other.baseline["categorical"]) == {"school"}

@@ -1,0 +1,43 @@
+import numpy as np
+import pandas as pd
+
+from studyrec_lib.example_data import generate
+from studyrec_lib.features import effective_rows, feature_baseline, preprocessor
+from studyrec_lib.tasks import STUDENT_TASK
+
+
+def test_numbers_are_standardised_and_subjects_one_hot_with_unknown_ones_all_zero():
+    frame = generate(students=10, seed=2)
+    features = preprocessor(STUDENT_TASK).fit(frame[STUDENT_TASK.features])
+    out = pd.DataFrame(features.transform(frame[STUDENT_TASK.features]), columns=features.get_feature_names_out())
+    numeric = out[list(STUDENT_TASK.numeric_features)]
+    np.testing.assert_allclose(numeric.mean(), 0.0, atol=1e-9)
+    np.testing.assert_allclose(numeric.std(ddof=0), 1.0)
+    subjects = sorted(frame["subject"].unique())
+    assert [c for c in out.columns if c.startswith("subject_")] == [f"subject_{s}" for s in subjects]
+    assert (out[[f"subject_{s}" for s in subjects]].sum(axis=1) == 1).all()
+    unseen = frame[STUDENT_TASK.features].head(1).assign(subject="Astrology")
+    row = pd.DataFrame(features.transform(unseen), columns=out.columns)
+    assert (row[[f"subject_{s}" for s in subjects]] == 0).all(axis=None)
+
+
+def test_effective_rows_count_a_students_alike_rows_as_one():
+    students = pd.Series(np.repeat(np.arange(50), 4))
+    alike = np.repeat(np.random.default_rng(0).normal(size=50), 4)  # every row of a student the same
+    assert effective_rows(alike, students) == 50
+    independent = np.random.default_rng(1).normal(size=200)
+    assert 150 < effective_rows(independent, students) <= 200
+    assert effective_rows(independent, None) == 200
+
+
+def test_baseline_bins_hold_every_row_and_subjects_their_shares():
+    frame = generate(students=20, seed=4)
+    baseline = feature_baseline(frame, STUDENT_TASK)
+    assert baseline["rows"] == len(frame)
+    for column in STUDENT_TASK.numeric_features:
+        stats = baseline["numeric"][column]
+        assert np.isclose(sum(stats["shares"]), 1.0)
+        assert len(stats["shares"]) == len(stats["inner_edges"]) + 1
+        assert stats["min"] <= stats["mean"] <= stats["max"]
+    shares = baseline["categorical"]["subject"]["shares"]
+    assert shares == frame["subject"].value_counts(normalize=True).to_dict()
