@@ -98,7 +98,9 @@ def load_active_models(settings: Settings) -> ActiveModels:
     active = registry.read_active_sidecar(settings)
     if set(active) != set(registry.TASKS):
         raise NoActiveModel("no trained model is active yet. Run `make run` (or `studyrec pipeline FILE`) first.")
-    artifacts = {task: registry.load_active(task, entry, settings) for task, entry in active.items()}
+    artifacts = {task: registry.load_verified(entry["artifact_path"], entry["artifact_sha256"],
+                                              f"{task} (version {entry['version']})")
+                 for task, entry in active.items()}
     regression, classification = artifacts["regression"], artifacts["classification"]
     task = regression["task"]
     subjects = sorted(set(regression["subjects"]))

@@ -204,22 +204,6 @@ def load_verified(path: str | Path, expected_sha256: str, label: str) -> object:
     return joblib.load(io.BytesIO(data))
 
 
-def load_active(task: str, entry: dict, settings: Settings) -> object:
-    """An active artifact as the sidecar names it: only from inside the runs folder, and matching its sha256.
-
-    Servers trust the sidecar instead of opening the warehouse, so a sidecar edited to name a file elsewhere
-    (with that file's own sha256) must be refused, not unpickled.
-    """
-    path = Path(entry["artifact_path"]).resolve()
-    if not path.is_relative_to(settings.runs_dir):
-        raise RegistryError(
-            f"refusing to load {path}: {active_sidecar(settings)} names a {task} artifact outside the runs folder "
-            f"{settings.runs_dir}, where registered artifacts live. Rewrite it from the registry with "
-            "`studyrec activate --model-version V --task both`."
-        )
-    return load_verified(path, entry["artifact_sha256"], f"{task} (version {entry['version']})")
-
-
 def load_artifact(task: str, version: str | None = None, settings: Settings | None = None) -> tuple[dict, str]:
     """The registered artifact of ``task`` (active one by default), verified by sha256; and its version."""
     settings = settings or load_settings()
