@@ -268,4 +268,3 @@ def test_a_new_activation_is_picked_up_without_a_new_predictor(two_versions):
     mixed = predictor.predict(STRONG)
     assert mixed["model_versions"] == {"regression": first, "classification": second}
     assert mixed["predicted_final_marks"] == before["predicted_final_marks"]
-
