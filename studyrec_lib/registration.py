@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 
 import joblib
@@ -11,7 +10,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import classification_report, confusion_matrix
 
-from . import metrics, registry, warehouse
+from . import metrics, registry
 from .config import Settings
 from .train import TrainingResult
 from .training_data import TrainingData
@@ -100,9 +99,7 @@ def register_training(result: TrainingResult, data: TrainingData, run_dir: Path,
     versions = registry.register(entries(result, data), run_dir / "artifacts", run_id, settings)
     state_path = _state_path(run_dir)
     joblib.dump(result, state_path)
-    with warehouse.transaction(settings) as con:
-        con.execute("INSERT INTO training_states VALUES (?, ?, ?, ?)",
-                    [str(state_path), registry.sha256_of(state_path), run_id, datetime.now(UTC).replace(tzinfo=None)])
+    registry.register_training_state(state_path, run_id, settings)
     summary = {
         "versions": versions, "quality_gate": quality_gate(result), "training_rows": len(result.frame),
         "dataset_ids": data.dataset_ids, "data_sha256": data.sha256, "seconds": result.seconds,
@@ -119,15 +116,7 @@ def _state_path(run_dir: Path) -> Path:
 
 def load_training_state(run_dir: Path, settings: Settings | None = None) -> TrainingResult:
     """The training result of this run, loaded only if its bytes match the sha256 registered with it."""
-    path = _state_path(run_dir)
-    with warehouse.connect(settings, read_only=True) as con:
-        row = con.execute("SELECT sha256 FROM training_states WHERE path = ?", [str(path)]).fetchone()
-    if row is None:
-        raise registry.RegistryError(
-            f"refusing to load {path}: no training registered it in the warehouse (a pickle runs code). "
-            "Run `studyrec train` to train and evaluate afresh."
-        )
-    return registry.load_verified(path, row[0], "training state")
+    return registry.load_training_state(_state_path(run_dir), settings)
 
 
 def load_training_summary(run_dir: Path) -> dict:

@@ -204,6 +204,25 @@ def load_verified(path: str | Path, expected_sha256: str, label: str) -> object:
     return joblib.load(io.BytesIO(data))
 
 
+def register_training_state(path: Path, run_id: str | None, settings: Settings | None = None) -> None:
+    """Record a run's training state (a pickle too) so 03_evaluate may load it; a retrain replaces it."""
+    with warehouse.transaction(settings) as con:
+        con.execute("INSERT OR REPLACE INTO training_states VALUES (?, ?, ?, ?)",
+                    [str(path), sha256_of(path), run_id, _utc_now()])
+
+
+def load_training_state(path: Path, settings: Settings | None = None) -> object:
+    """Unpickle a training state only if the warehouse registered these exact bytes at this path."""
+    with warehouse.connect(settings, read_only=True) as con:
+        row = con.execute("SELECT sha256 FROM training_states WHERE path = ?", [str(path)]).fetchone()
+    if row is None:
+        raise RegistryError(
+            f"refusing to load {path}: no training registered it in the warehouse (a pickle runs code). "
+            "Run `studyrec train` to train and evaluate afresh."
+        )
+    return load_verified(path, row[0], "training state")
+
+
 def load_artifact(task: str, version: str | None = None, settings: Settings | None = None) -> tuple[dict, str]:
     """The registered artifact of ``task`` (active one by default), verified by sha256; and its version."""
     settings = settings or load_settings()

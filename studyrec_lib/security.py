@@ -20,6 +20,16 @@ def _world_writable(path: Path) -> bool:
     return path.exists() and bool(path.stat().st_mode & stat.S_IWOTH)
 
 
+def _sidecar_agrees(path: Path, expected: dict) -> bool:
+    """A missing file is written from the registry when first read; an unreadable one is a finding."""
+    if not path.exists():
+        return True
+    try:
+        return json.loads(path.read_text()) == expected
+    except ValueError:
+        return False
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -52,17 +62,17 @@ def smoke_test(host: str = "127.0.0.1", settings: Settings | None = None, config
     check("token_sidecar_private", not sidecar.exists() or not (sidecar.stat().st_mode & 0o077),
           f"{sidecar} readable by its owner only")
     artifacts = [Path(path) for _, _, path, _ in active]
-    places = [settings.warehouse, settings.runs_dir, *{p.parent for p in artifacts}, *artifacts]
+    active_file = registry.active_sidecar(settings)  # servers load the artifacts it names, by its sha256
+    places = [settings.warehouse, settings.warehouse.parent, active_file, settings.runs_dir,
+              *{p.parent for p in artifacts}, *artifacts]
     writable = [str(p) for p in places if _world_writable(p)]
     check("not_world_writable", not writable, "world-writable: " + ", ".join(writable[:5]) if writable
-          else "warehouse, runs and artifacts are not world-writable")
-    active_file = registry.active_sidecar(settings)
-    copied = json.loads(active_file.read_text()) if active_file.exists() else None
-    agrees = copied in (None, registry.sidecar_entries(active))
+          else "warehouse, its folder, the active-models file, runs and artifacts are not world-writable")
+    agrees = _sidecar_agrees(active_file, registry.sidecar_entries(active))
     check("active_sidecar_matches_registry", agrees,
           f"{active_file} matches the registry's active models" if agrees else
-          f"{active_file}, which the servers load, differs from the registry's active models: rewrite it with "
-          "`studyrec activate --model-version V --task both`")
+          f"{active_file}, which the servers load, differs from the registry's active models: delete it, and "
+          "the servers rewrite it from the registry")
     mismatched = []
     for task, version, path, expected in active:
         try:

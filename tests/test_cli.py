@@ -87,6 +87,7 @@ def test_pipeline_prints_the_versions_it_activated_and_where_the_report_is(setti
     lines = done.stdout.strip().splitlines()
     assert lines[0].startswith("run ") and lines[0].endswith(": succeeded")
     models = json.loads(_run(["models", "--json"], settings).stdout)
+    assert sorted(model["task"] for model in models) == ["classification", "regression"]
     for model in models:
         assert model["active"]
         assert f"{model['task']}: version {model['version']} ({model['algorithm']}) activated" in lines

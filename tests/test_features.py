@@ -3,7 +3,7 @@ import pandas as pd
 
 from studyrec_lib.example_data import generate
 from studyrec_lib.features import effective_rows, feature_baseline, preprocessor
-from studyrec_lib.tasks import STUDENT_TASK
+from studyrec_lib.tasks import STUDENT_TASK, Task
 
 
 def test_numbers_are_standardised_and_subjects_one_hot_with_unknown_ones_all_zero():
@@ -30,14 +30,16 @@ def test_effective_rows_count_a_students_alike_rows_as_one():
     assert effective_rows(independent, None) == 200
 
 
-def test_baseline_bins_hold_every_row_and_subjects_their_shares():
-    frame = generate(students=20, seed=4)
-    baseline = feature_baseline(frame, STUDENT_TASK)
-    assert baseline["rows"] == len(frame)
-    for column in STUDENT_TASK.numeric_features:
-        stats = baseline["numeric"][column]
-        assert np.isclose(sum(stats["shares"]), 1.0)
-        assert len(stats["shares"]) == len(stats["inner_edges"]) + 1
-        assert stats["min"] <= stats["mean"] <= stats["max"]
-    shares = baseline["categorical"]["subject"]["shares"]
-    assert shares == frame["subject"].value_counts(normalize=True).to_dict()
+def test_baseline_bins_are_the_training_deciles_and_subjects_their_shares():
+    values = np.random.default_rng(3).exponential(2.0, 1000)  # skewed: equal-width bins would not hold 10% each
+    frame = pd.DataFrame({"x": values, "subject": ["Maths"] * 750 + ["Art"] * 250})
+    task = Task(name="t", numeric_features=("x",), categorical_features=("subject",), marks_target="m",
+                marks_range=(0.0, 1.0), grade_bands=(("pass", 0.5), ("fail", 0.0)),
+                known_total=lambda f: np.zeros(len(f["x"])))
+    baseline = feature_baseline(frame, task)
+    stats = baseline["numeric"]["x"]
+    np.testing.assert_allclose(stats["inner_edges"], np.quantile(values, np.linspace(0.1, 0.9, 9)))
+    np.testing.assert_allclose(stats["shares"], 0.1, atol=0.002)
+    assert stats["effective_rows"] == 1000  # no student column: every row counts
+    assert baseline["categorical"]["subject"]["shares"] == {"Maths": 0.75, "Art": 0.25}
+    assert baseline["rows"] == 1000

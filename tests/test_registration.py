@@ -137,6 +137,23 @@ def test_load_training_state_refuses_a_tampered_state(trained, tmp_path, setting
     assert str(state) in str(refused.value)
 
 
+def test_training_again_into_the_same_run_folder_replaces_its_state(trained, tmp_path, settings):
+    """An analyst re-running 02_train's cells keeps the run folder: the newer state is the one that loads."""
+    result, data = trained
+    run_dir = tmp_path / "run-again"
+    first = registration.register_training(result, data, run_dir, "run-again", settings=settings)
+    result.seconds = first["seconds"] + 1.0  # other bytes than the first state
+    try:
+        second = registration.register_training(result, data, run_dir, "run-again", settings=settings)
+    finally:
+        result.seconds = first["seconds"]
+    assert second["versions"] != first["versions"]
+    assert registration.load_training_summary(run_dir)["versions"] == second["versions"]
+    assert registration.load_training_state(run_dir, settings).seconds == first["seconds"] + 1.0
+    with warehouse.connect(settings, read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM training_states").fetchone()[0] == 1
+
+
 def test_load_training_state_refuses_a_state_the_warehouse_never_registered(registered, tmp_path, settings):
     # A genuine state and its summary copied into another run folder: its own train.json cannot vouch for it.
     _, run_dir, module_settings = registered

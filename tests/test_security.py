@@ -1,5 +1,6 @@
 import json
 import os
+import shutil
 import subprocess
 import sys
 from datetime import datetime
@@ -83,16 +84,33 @@ def test_missing_active_artifact_is_a_finding(own):
     assert "missing" in report["findings"][0]["detail"]
 
 
-def test_an_active_models_sidecar_that_differs_from_the_registry_is_a_finding(own):
+def test_an_active_models_sidecar_naming_another_pickle_is_a_finding(own, tmp_path):
+    # What an attacker would write: another file, with that file's own sha256, so it would load.
     path = registry.active_sidecar(own)
     active = registry.read_active_sidecar(own)
-    active["regression"]["version"] = "19990101000000"
+    elsewhere = tmp_path / "elsewhere.joblib"
+    shutil.copy(active["classification"]["artifact_path"], elsewhere)
+    elsewhere.write_bytes(elsewhere.read_bytes() + b"\0")
+    active["classification"].update(artifact_path=str(elsewhere), artifact_sha256=registry.sha256_of(elsewhere))
     path.write_text(json.dumps(active))
     report = smoke_test("127.0.0.1", own, ApiConfig())
     assert _findings(report) == ["active_sidecar_matches_registry"]
     assert str(path) in report["findings"][0]["detail"]
-    registry.write_active_sidecar(own)
+    path.write_text("{not json")
+    assert _findings(smoke_test("127.0.0.1", own, ApiConfig())) == ["active_sidecar_matches_registry"]
+    path.unlink()  # the servers rewrite it from the registry
     assert smoke_test("127.0.0.1", own, ApiConfig())["ok"] is True
+    assert registry.read_active_sidecar(own) == registry.sidecar_entries(
+        [(t, e["version"], e["artifact_path"], e["artifact_sha256"]) for t, e in registry.active_versions(own).items()])
+
+
+def test_a_world_writable_active_models_sidecar_is_a_finding(own):
+    path = registry.active_sidecar(own)
+    registry.read_active_sidecar(own)
+    os.chmod(path, 0o646)
+    report = smoke_test("127.0.0.1", own, ApiConfig())
+    assert _findings(report) == ["not_world_writable"]
+    assert str(path) in report["findings"][0]["detail"]
 
 
 def test_world_writable_warehouse_is_a_finding(own):
