@@ -116,7 +116,7 @@ def _state_path(run_dir: Path) -> Path:
 
 def load_training_state(run_dir: Path, settings: Settings | None = None) -> TrainingResult:
     """The training result of this run, loaded only if its bytes match the sha256 registered with it."""
-    return registry.load_training_state(_state_path(run_dir), settings)
+    return registry.load_registered_state(_state_path(run_dir), settings)
 
 
 def load_training_summary(run_dir: Path) -> dict:

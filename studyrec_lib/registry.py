@@ -211,7 +211,7 @@ def register_training_state(path: Path, run_id: str | None, settings: Settings |
                     [str(path), sha256_of(path), run_id, _utc_now()])
 
 
-def load_training_state(path: Path, settings: Settings | None = None) -> object:
+def load_registered_state(path: Path, settings: Settings | None = None) -> object:
     """Unpickle a training state only if the warehouse registered these exact bytes at this path."""
     with warehouse.connect(settings, read_only=True) as con:
         row = con.execute("SELECT sha256 FROM training_states WHERE path = ?", [str(path)]).fetchone()
