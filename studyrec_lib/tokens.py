@@ -21,10 +21,15 @@ from .config import Settings, load_settings
 from .errors import StudyRecError
 
 TOKEN_BYTES = 32
+TOKEN_PREFIX = "sr_"  # so no token starts with "-", which a command line (`--token T`) reads as an option
 
 
 class TokenError(StudyRecError):
     pass
+
+
+def new_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(TOKEN_BYTES)
 
 
 def token_hash(token: str) -> str:
@@ -53,7 +58,7 @@ def create_token(student_id: str, name: str | None = None, settings: Settings | 
     settings = settings or load_settings()
     if not student_id.strip():
         raise TokenError("--student-id must not be empty.")
-    token = secrets.token_urlsafe(TOKEN_BYTES)
+    token = new_token()
     with warehouse.transaction(settings) as con:
         row = con.execute(
             "INSERT INTO api_tokens (token_sha256, student_id, name, created_at) VALUES (?, ?, ?, ?) "

@@ -10,6 +10,7 @@ from studyrec_lib.tokens import (
     TokenStore,
     create_token,
     list_tokens,
+    new_token,
     revoke_token,
     sidecar,
     token_hash,
@@ -22,6 +23,14 @@ def _stored_bytes(settings) -> bytes:
     data = settings.warehouse.read_bytes()
     wal = settings.warehouse.with_name(settings.warehouse.name + ".wal")
     return data + (wal.read_bytes() if wal.exists() else b"")
+
+
+def test_no_token_starts_like_a_command_line_option():
+    # A bare url-safe token starts with "-" once in 64; `--token -x...` then fails as a missing argument.
+    tokens = [new_token() for _ in range(1000)]
+    assert not any(token.startswith("-") for token in tokens)
+    assert len(set(tokens)) == 1000
+    assert all(len(token) >= 40 and token.replace("-", "").replace("_", "").isalnum() for token in tokens)
 
 
 def test_create_token_returns_it_once_and_stores_only_its_hash(settings):
