@@ -2,12 +2,19 @@
 
 DuckDB lets one process hold the file at a time, so callers open, do one unit of work, and close;
 a caller that finds the file locked waits with backoff instead of failing at once.
+
+Inside one process DuckDB refuses a second connection to a file with another configuration (one
+read-only, one read-write) while the first is open. So each process takes turns per file: one thread at
+a time holds connections to it (:class:`_Turn`); a connection nested in the same thread shares the
+outer one's configuration.
 """
 
 from __future__ import annotations
 
+import os
 import random
 import re
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,49 +28,107 @@ from .errors import WarehouseLocked
 
 DUCKDB_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 LOCK_MESSAGES = ("Could not set lock", "Conflicting lock", "database is locked")
+# Another connection of this process has the file open with another configuration: it goes away when that
+# connection closes (only code outside connect() can cause it, connect() itself takes turns).
+CONFIGURATION_MESSAGE = "different configuration than existing connections"
+TRANSIENT_MESSAGES = (*LOCK_MESSAGES, CONFIGURATION_MESSAGE)
 
 
-def _is_lock_error(error: Exception) -> bool:
-    return any(text in str(error) for text in LOCK_MESSAGES)
+def _is_transient(error: Exception) -> bool:
+    return any(text in str(error) for text in TRANSIENT_MESSAGES)
 
 
-def _open(path: Path, read_only: bool, timeout_s: float) -> duckdb.DuckDBPyConnection:
-    deadline = time.monotonic() + timeout_s
+class _Turn:
+    """This process's turn at one file: one thread at a time holds connections to it (re-entrant)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.open_read_only: list[bool] = []  # the holder's open connections, outermost first
+
+    @contextmanager
+    def held(self, path: Path, timeout_s: float) -> Iterator[None]:
+        if not self.lock.acquire(timeout=max(timeout_s, 0)):
+            raise WarehouseLocked(
+                f"{path}: the warehouse is busy in this process (another thread kept it over {timeout_s:.1f} s)."
+            )
+        try:
+            yield
+        finally:
+            self.lock.release()
+
+    def nested_mode(self, path: Path, read_only: bool) -> bool:
+        """The read_only flag to open with: a nested connection must share the outer one's configuration."""
+        if not self.open_read_only:
+            return read_only
+        if self.open_read_only[0] and not read_only:
+            raise RuntimeError(f"{path}: a read-write connection cannot be opened inside a read-only one")
+        return self.open_read_only[0]
+
+
+_turns: dict[Path, _Turn] = {}
+_turns_lock = threading.Lock()
+
+
+def _turn(path: Path) -> _Turn:
+    with _turns_lock:
+        return _turns.setdefault(path.resolve(), _Turn())  # one turn per file, however its path is spelt
+
+
+def _forget_turns() -> None:
+    """A forked child starts with no connections: a turn held by a parent's thread must not block it."""
+    global _turns_lock
+    _turns_lock = threading.Lock()
+    _turns.clear()
+
+
+os.register_at_fork(after_in_child=_forget_turns)
+
+
+def _open(path: Path, read_only: bool, deadline: float) -> duckdb.DuckDBPyConnection:
     delay = 0.02
     while True:
         try:
             return duckdb.connect(str(path), read_only=read_only, config=DUCKDB_CONFIG)
         except duckdb.Error as error:
-            if not _is_lock_error(error):
+            if not _is_transient(error):
                 raise
             if time.monotonic() >= deadline:
                 raise WarehouseLocked(
-                    f"{path}: the warehouse is held by another process (waited {timeout_s:.0f} s). "
+                    f"{path}: the warehouse is held by another process or connection ({error}). "
                     "Wait for the running ingest or training to finish, or raise STUDYREC_LOCK_TIMEOUT_S."
                 ) from error
-            time.sleep(delay * (0.5 + random.random()))
+            time.sleep(min(delay * (0.5 + random.random()), max(deadline - time.monotonic(), 0)))
             delay = min(delay * 2, 1.0)
 
 
 @contextmanager
 def connect(settings: Settings | None = None, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """One short-lived connection to a migrated warehouse; closed on exit."""
+    """One short-lived connection to a migrated warehouse; closed on exit.
+
+    Waits (up to the lock timeout in all) for this process's other threads and for other processes.
+    """
     settings = settings or load_settings()
     path = settings.warehouse
-    if read_only and not path.exists():
-        read_only = False  # create and migrate it first
+    deadline = time.monotonic() + settings.lock_timeout_s
     path.parent.mkdir(parents=True, exist_ok=True)
-    connection = _open(path, read_only, settings.lock_timeout_s)
-    if read_only and _applied_version(connection) < LATEST_MIGRATION:
-        connection.close()  # an older file: migrate it (below), then read
-        read_only = False
-        connection = _open(path, read_only, settings.lock_timeout_s)
-    try:
-        if not read_only:
-            migrate(connection)
-        yield connection
-    finally:
-        connection.close()
+    turn = _turn(path)
+    with turn.held(path, settings.lock_timeout_s):
+        read_only = turn.nested_mode(path, read_only)
+        if read_only and not path.exists():
+            read_only = False  # create and migrate it first
+        connection = _open(path, read_only, deadline)
+        if read_only and _applied_version(connection) < LATEST_MIGRATION:
+            connection.close()  # an older file: migrate it (below), then read
+            read_only = False
+            connection = _open(path, read_only, deadline)
+        turn.open_read_only.append(read_only)
+        try:
+            if not read_only:
+                migrate(connection)
+            yield connection
+        finally:
+            turn.open_read_only.pop()
+            connection.close()
 
 
 def _applied_version(connection: duckdb.DuckDBPyConnection) -> int:

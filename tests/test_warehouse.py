@@ -3,6 +3,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 
 import pytest
 
@@ -95,3 +96,77 @@ def test_an_empty_duckdb_file_made_elsewhere_is_migrated(settings):
 
     duckdb.connect(str(settings.warehouse)).close()
     assert warehouse.query_frame("SELECT count(*) AS n FROM datasets", settings=settings)["n"][0] == 0
+
+
+def _connect_in_a_loop(settings, read_only: bool, times: int, errors: list) -> None:
+    for _ in range(times):
+        try:
+            with warehouse.connect(settings, read_only=read_only) as con:
+                con.execute("SELECT count(*) FROM prediction_log").fetchone()
+        except Exception as error:  # collected: the test reports every kind seen
+            errors.append(repr(error)[:200])
+
+
+def test_read_only_and_read_write_connections_from_two_threads_never_collide(settings):
+    """DuckDB refuses a second configuration for an open file in one process: connect() takes turns."""
+    with warehouse.connect(settings):
+        pass
+    errors: list[str] = []
+    threads = [threading.Thread(target=_connect_in_a_loop, args=(settings, read_only, 25, errors))
+               for read_only in (True, False, True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+
+
+def test_a_read_nested_in_a_write_shares_its_connection_configuration(settings):
+    with warehouse.transaction(settings) as outer:
+        outer.execute("INSERT INTO runs (run_id, kind, status, started_at, folder) VALUES ('r', 'x', 'y', now(), 'f')")
+        with warehouse.connect(settings, read_only=True) as inner:
+            assert inner.execute("SELECT count(*) FROM runs").fetchone() == (0,)  # not committed yet
+    assert warehouse.query_frame("SELECT count(*) AS n FROM runs", settings=settings)["n"][0] == 1
+    with warehouse.connect(settings, read_only=True), \
+            pytest.raises(RuntimeError, match="read-write connection cannot be opened inside a read-only"), \
+            warehouse.connect(settings):
+        pass
+
+
+def test_a_thread_waits_its_turn_and_gives_up_at_the_lock_timeout(settings):
+    with warehouse.connect(settings):
+        pass
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with warehouse.connect(settings):
+            holding.set()
+            release.wait(timeout=30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert holding.wait(timeout=30)
+        impatient = dataclasses.replace(settings, lock_timeout_s=0.2)
+        with pytest.raises(WarehouseLocked, match="busy in this process"), \
+                warehouse.connect(impatient, read_only=True):
+            pass
+        threading.Timer(0.3, release.set).start()
+        with warehouse.connect(settings, read_only=True) as con:  # waits for the holder, then reads
+            assert release.is_set()
+            assert con.execute("SELECT 1").fetchone() == (1,)
+    finally:
+        release.set()
+        holder.join()
+
+
+def test_a_connection_with_another_configuration_opened_outside_connect_is_waited_for(settings):
+    """Code that opens the file directly (not through connect) makes the error transient: retry until closed."""
+    import duckdb
+
+    with warehouse.connect(settings):
+        pass
+    direct = duckdb.connect(str(settings.warehouse), read_only=True, config=warehouse.DUCKDB_CONFIG)
+    threading.Timer(0.3, direct.close).start()
+    with warehouse.connect(settings) as con:
+        assert con.execute("SELECT count(*) FROM runs").fetchone() == (0,)
