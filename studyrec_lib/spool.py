@@ -2,9 +2,15 @@
 
 A request appends one JSON line to this process's spool file (written through to the OS at once, so a
 killed process loses nothing; fsynced every ``fsync_interval_s``). A background thread moves complete
-files into ``prediction_log`` in one transaction each, retrying while another process holds the
-warehouse. Each record has a unique request_id and is inserted with INSERT OR IGNORE, so a file
-flushed twice (after a crash between commit and delete) is still logged once.
+files into ``prediction_log`` in one transaction each. A file whose insert fails for any reason (the
+warehouse held by another process, a DuckDB error) stays claimed and is tried again later, with a growing
+pause; it is never set aside. Each record has a unique request_id and is inserted with INSERT OR IGNORE,
+so a file flushed twice (after a crash between commit and delete) is still logged once.
+
+File names say who may take a file: ``*.current.jsonl`` (a writer's, taken only once its flock is free),
+``*.ready.jsonl`` (rotated), ``*.claimed-<pid>.jsonl`` (being flushed) and ``*.failed.jsonl`` (set aside by
+older versions; flushed like ready files). A new file is created as ``*.opening`` (no claimer looks at it),
+locked, and only then renamed into place, so no other process can take it before its writer holds it.
 """
 
 from __future__ import annotations
@@ -22,7 +28,6 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-import duckdb
 import psutil
 
 from . import warehouse
@@ -31,6 +36,7 @@ from .errors import WarehouseLocked
 
 REQUIRED_FIELDS = {"request_id", "logged_at", "source", "inputs", "status"}
 FLUSH_LOCK_TIMEOUT_S = 0.5
+MAX_RETRY_PAUSE_S = 60.0  # a file that keeps failing is tried at least this often (and reported each time)
 CLAIMED = re.compile(r"\.claimed-(\d+)(?=\.)")
 
 
@@ -60,13 +66,15 @@ class PredictionSpool:
         self._flush_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._retries: dict[str, tuple[float, float]] = {}  # claimed file name -> (next try, pause)
         self._open_current()
 
     def _open_current(self) -> None:
-        name = f"{self.source}-{os.getpid()}-{secrets.token_hex(4)}.current.jsonl"
-        self._path = self.directory / name
-        self._file = self._path.open("a", encoding="utf-8")
+        stem = f"{self.source}-{os.getpid()}-{secrets.token_hex(4)}"
+        opening = self.directory / f"{stem}.opening"
+        self._file = opening.open("a", encoding="utf-8")
         fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)  # tells other processes this writer is alive
+        self._path = opening.rename(self.directory / f"{stem}.current.jsonl")  # the lock follows the inode
         self._dirty = False  # the file holds records
         self._unsynced = False
 
@@ -89,8 +97,8 @@ class PredictionSpool:
         old_file.close()
 
     def _claimable(self) -> list[Path]:
-        """Ready files, current files whose writer died, and claimed files whose claimer died (or is us)."""
-        found = sorted(self.directory.glob("*.ready.jsonl"))
+        """Ready and set-aside files, current files whose writer died, claimed files whose claimer died (or is us)."""
+        found = sorted([*self.directory.glob("*.ready.jsonl"), *self.directory.glob("*.failed.jsonl")])
         for path in sorted(self.directory.glob("*.current.jsonl")):
             if path == self._path:
                 continue
@@ -122,19 +130,33 @@ class PredictionSpool:
             self._rotate()
             moved = 0
             for path in self._claimable():
+                if not self._due(path):
+                    continue
                 claimed = self._claim(path)
                 if claimed is None:
                     continue
                 try:
                     moved += _insert_file(claimed, self.settings)
                 except WarehouseLocked:
-                    return moved  # retried at the next interval; the claimed file stays ours
-                except duckdb.Error as error:  # never let one bad file block the log: set it aside
-                    claimed.rename(claimed.with_name(CLAIMED.sub("", claimed.name).replace(".jsonl", ".failed.jsonl")))
-                    print(f"prediction spool: {path} set aside ({error})", file=sys.stderr)
+                    return moved  # every file would wait the same: retried at the next interval, still ours
+                except Exception as error:  # whatever failed, the file stays ours and is tried again later
+                    self._retry_later(claimed, error)
                     continue
+                self._retries.pop(claimed.name, None)
                 claimed.unlink(missing_ok=True)
             return moved
+
+    def _due(self, path: Path) -> bool:
+        """False while a file of ours that failed waits out its pause (the others go on)."""
+        retry = self._retries.get(path.name)
+        return retry is None or time.monotonic() >= retry[0]
+
+    def _retry_later(self, claimed: Path, error: Exception) -> None:
+        _, pause = self._retries.get(claimed.name, (0.0, self.flush_interval_s / 2))
+        pause = min(pause * 2, MAX_RETRY_PAUSE_S)
+        self._retries[claimed.name] = (time.monotonic() + pause, pause)
+        print(f"prediction spool: {claimed.name} not logged yet ({str(error)[:300]}); kept, next try in "
+              f"{pause:.1f} s", file=sys.stderr)
 
     def pending(self) -> int:
         return sum(1 for path in self.directory.glob("*.jsonl") for _ in path.open(encoding="utf-8"))

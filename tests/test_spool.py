@@ -1,3 +1,4 @@
+import itertools
 import json
 import shutil
 import signal
@@ -174,13 +175,15 @@ def test_a_record_without_its_fields_is_skipped_and_does_not_block_the_log(setti
 
 
 FLUSH_ONCE = """
-import sys
+import os, sys
 from studyrec_lib.config import load_settings
 from studyrec_lib.spool import PredictionSpool
 settings = load_settings(warehouse=sys.argv[1], runs_dir=sys.argv[2])
 settings = settings.__class__(settings.warehouse, settings.runs_dir, settings.max_upload_mb, 60.0)
 spool = PredictionSpool(settings, source="worker")
 moved = spool.flush()
+while any(spool.directory.glob("*.ready.jsonl")) or any(spool.directory.glob(f"*.claimed-{os.getpid()}.jsonl")):
+    moved += spool.flush()  # the other worker held the file past the flush's lock timeout: try again
 spool.close()
 print(moved)
 """
@@ -209,3 +212,99 @@ def test_a_claim_left_by_a_dead_flusher_is_taken_over(settings, spool):
     _write_ready(settings, "api-7-x", records).rename(spool_dir(settings) / "api-7-x.ready.claimed-999999.jsonl")
     assert spool.flush() == 4
     assert _ids(settings) == sorted(r["request_id"] for r in records)
+
+
+def test_a_new_spool_file_cannot_be_taken_between_its_creation_and_its_lock(settings, monkeypatch):
+    """Another worker's flush runs just before the writer locks its new file: not one line may be lost."""
+    import fcntl
+
+    writer = PredictionSpool(settings, source="api")
+    other_worker = PredictionSpool(settings, source="api")
+    real_flock = fcntl.flock
+    armed = [True]
+
+    def flock_after_another_flush(handle, operation):
+        if armed:  # the first lock taken after arming is the writer's, on the file its rotation just made
+            armed.clear()
+            other_worker.flush()
+        return real_flock(handle, operation)
+
+    first = _records(1)
+    writer.append(first[0])
+    monkeypatch.setattr(fcntl, "flock", flock_after_another_flush)
+    writer.flush()  # rotates: a new current file is made, then locked
+    assert not armed
+    monkeypatch.undo()
+    records = _records(50)
+    for record in records:
+        writer.append(record)
+    writer.flush()
+    other_worker.close()
+    writer.close()
+    assert _ids(settings) == sorted(r["request_id"] for r in first + records)
+    assert list(spool_dir(settings).iterdir()) == []
+
+
+def test_a_file_whose_insert_fails_is_kept_and_logged_later_while_the_others_go_in(settings, monkeypatch, capsys):
+    import duckdb
+
+    from studyrec_lib import spool as spool_module
+
+    spool = PredictionSpool(settings, source="api", flush_interval_s=0)  # no pause before a retry
+    records = _records(6)
+    _write_ready(settings, "api-1-first", records[:3])
+    _write_ready(settings, "api-1-second", records[3:])
+    real_insert = spool_module._insert_file
+    failures = []
+
+    def insert_failing_once(path, settings):
+        if "first" in path.name and not failures:
+            failures.append(path.name)
+            raise duckdb.IOException("IO Error: disk hiccup")
+        return real_insert(path, settings)
+
+    monkeypatch.setattr(spool_module, "_insert_file", insert_failing_once)
+    assert spool.flush() == 3  # the second file went in although the first failed
+    assert _ids(settings) == sorted(r["request_id"] for r in records[3:])
+    assert "not logged yet (IO Error: disk hiccup); kept" in capsys.readouterr().err
+    assert spool.pending() == 3  # still in the spool, never set aside
+    assert spool.flush() == 3  # retried
+    assert _ids(settings) == sorted(r["request_id"] for r in records)
+    spool.close()
+    assert list(spool_dir(settings).glob("*.jsonl")) == []
+
+
+def test_a_failing_file_waits_a_growing_pause_before_each_retry(settings, monkeypatch, capsys):
+    from studyrec_lib import spool as spool_module
+
+    now = [1000.0]
+    monkeypatch.setattr(spool_module.time, "monotonic", lambda: now[0])
+    spool = PredictionSpool(settings, source="api", flush_interval_s=0.5)
+    _write_ready(settings, "api-1-bad", _records(2))
+    tries = []
+
+    def insert_failing(path, settings):
+        tries.append(now[0])
+        raise RuntimeError("still broken")
+
+    monkeypatch.setattr(spool_module, "_insert_file", insert_failing)
+    for _ in range(200):  # steps of 0.25 s (exact in binary) for 50 s
+        spool.flush()
+        now[0] += 0.25
+    pauses = [later - earlier for earlier, later in itertools.pairwise(tries)]
+    assert pauses == [0.5, 1.0, 2.0, 4.0, 8.0, 16.0]
+    assert capsys.readouterr().err.count("still broken") == len(tries)
+    monkeypatch.undo()
+    spool.close()  # the monkeypatched clock is gone: the file is due again and goes in
+    assert len(_logged(settings)) == 2
+
+
+def test_files_set_aside_by_older_versions_are_logged(settings, spool):
+    records = _records(5)
+    directory = spool_dir(settings)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "api-12-ab.ready.failed.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records[:3]))
+    (directory / "api-13-cd.current.failed.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records[3:]))
+    assert spool.flush() == 5
+    assert _ids(settings) == sorted(r["request_id"] for r in records)
+    assert not list(directory.glob("*.failed.jsonl"))
