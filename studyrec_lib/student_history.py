@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Callable
+
+import duckdb
 
 from . import warehouse
 from .config import Settings
@@ -30,6 +33,9 @@ def weak_subjects(student_id: str, settings: Settings | None = None, limit: int 
 
 class WeakSubjectsCache:
     """Weak subjects per student, refreshed at most every ``ttl_s``; stale answers while the file is busy.
+
+    A read that fails (the file held, or any DuckDB error) never fails the prediction: the answer is the
+    last one read, or none, with a warning; the error's detail goes to the server log only.
 
     Each try of a busy file waits up to the lock timeout, and a worker under load would otherwise pay that
     wait on every request. So after the file is found busy, requests answer at once for ``busy_backoff_s``;
@@ -64,9 +70,11 @@ class WeakSubjectsCache:
                 self._busy_since = now  # this request probes the file; the others keep answering at once
         try:
             fresh = weak_subjects(student_id, self.settings)
-        except WarehouseLocked:
+        except (WarehouseLocked, duckdb.Error) as error:
             with self._lock:
                 self._busy_since = self._clock()
+            if not isinstance(error, WarehouseLocked):
+                print(f"weak subjects: the warehouse could not be read ({str(error)[:300]})", file=sys.stderr)
             return self._busy_answer(cached)
         with self._lock:
             self._entries[student_id] = (now, fresh)

@@ -190,3 +190,24 @@ def test_cache_within_its_ttl_does_not_read_the_warehouse(history, hold_warehous
         cached, warning = cache.get("S1")
     assert warning is None
     assert cached == fresh
+
+
+def test_a_warehouse_error_other_than_a_lock_gives_an_answer_with_a_warning_not_an_error(history, monkeypatch,
+                                                                                          capsys):
+    """Seen under load: DuckDB's 'different configuration' error escaped get() and the API answered 500."""
+    import duckdb
+
+    now = [0.0]
+    cache = WeakSubjectsCache(history, ttl_s=10, busy_backoff_s=5, clock=lambda: now[0])
+    fresh, _ = cache.get("S1")
+
+    def failing(*_args):
+        raise duckdb.ConnectionException("Connection Error: Can't open a connection to same database file with a "
+                                         "different configuration than existing connections")
+
+    monkeypatch.setattr(student_history, "weak_subjects", failing)
+    now[0] = 11.0  # S1's entry is past its TTL
+    assert cache.get("S1") == (fresh, "weak subjects may be out of date: the warehouse is busy")
+    now[0] = 17.0  # past the back-off: S2 tries the file and fails too
+    assert cache.get("S2") == ([], "weak subjects are unavailable right now: the warehouse is busy")
+    assert capsys.readouterr().err.count("different configuration") == 2  # the detail is logged, not shown
