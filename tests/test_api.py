@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from studyrec_lib import tokens, warehouse
+from studyrec_lib.spool import spool_dir
 from studyrec_lib.student_history import weak_subjects
 
 GOOD = {"semester": 3, "subject": "Mathematics", "assignment_marks": 3.5, "quiz_marks": 6,
@@ -193,6 +194,58 @@ def test_no_prediction_is_lost_while_another_process_holds_the_warehouse(trained
                 break
             time.sleep(0.2)
     assert _logged(trained_settings, student) == report["success"]
+
+
+def test_every_answer_is_logged_exactly_once_while_training_writes_the_warehouse(copy_of_trained, tmp_path,
+                                                                                 free_port):
+    """Steady load from 40 students (own tokens) while `studyrec train` runs in another process: every 200
+    answer is in prediction_log exactly once, and no answer is a 500 (issue 18 lost 5% and answered 500)."""
+    from studyrec_lib.example_data import generate, write
+    from studyrec_lib.ingest import ingest_file
+
+    settings = copy_of_trained
+    ingest_file(write(generate(students=20, seed=5, open_semesters=1), tmp_path / "cohort.csv"), settings=settings,
+                progress=None)  # S00001-S00020 have results (weak-subject reads find rows); S00021-S00040 none
+    tokens_file = tmp_path / "tokens.txt"
+    tokens_file.write_text("\n".join(_token(settings, f"S{i:05d}") for i in range(1, 41)))
+    env = {**os.environ, "STUDYREC_WAREHOUSE": str(settings.warehouse), "STUDYREC_RUNS": str(settings.runs_dir)}
+    answered_file = tmp_path / "answered.txt"
+    root = os.path.dirname(os.path.dirname(__file__))
+    with serve(settings, rate_limit=1_000_000, port=free_port()) as url:
+        training = subprocess.Popen([sys.executable, "-m", "studyrec_lib.cli", "train", "--folds", "3", "--json"],
+                                    env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            done = subprocess.run([sys.executable, "scripts/load_test_predict.py", "--url", url, "--tokens-file",
+                                   str(tokens_file), "--seconds", "25", "--concurrency", "10", "--ids-out",
+                                   str(answered_file)], capture_output=True, text=True, timeout=300, cwd=root)
+            assert training.wait(timeout=300) == 0, training.stderr[-2000:]
+        finally:
+            if training.poll() is None:
+                training.kill()
+                training.wait(timeout=30)
+        assert done.returncode == 0, done.stderr
+        report = json.loads(done.stdout)
+        answered = answered_file.read_text().split()
+        assert report["success"] == len(answered) > 0
+        assert report["errors"] == {}, report  # not one 500 (nor any other failure)
+        for _ in range(150):  # the spool flushes every 0.5 s
+            if _logged_once(settings, answered) == len(answered):
+                break
+            time.sleep(0.2)
+    assert _logged_once(settings, answered) == len(answered)
+    with warehouse.connect(settings, read_only=True) as con:
+        api_rows = con.execute("SELECT count(*) FROM prediction_log WHERE source = 'api'").fetchone()[0]
+        assert api_rows == len(answered)  # none logged twice (03_evaluate logs its at-risk scoring too)
+        assert con.execute("SELECT count(*) FROM runs WHERE kind = 'train' AND status = 'succeeded'").fetchone()[0]
+    assert not list(spool_dir(settings).glob("*.jsonl"))  # nothing left behind or set aside
+
+
+def _logged_once(settings, request_ids: list[str]) -> int:
+    """How many of ``request_ids`` are in prediction_log (its key is request_id: at most once each)."""
+    with warehouse.connect(settings, read_only=True) as con:
+        con.execute("CREATE TEMP TABLE answered (request_id VARCHAR)")
+        con.executemany("INSERT INTO answered VALUES (?)", [[request_id] for request_id in request_ids])
+        return con.execute("SELECT count(*) FROM prediction_log JOIN answered USING (request_id)").fetchone()[0]
 
 
 def test_the_server_starts_and_predicts_while_another_process_holds_the_warehouse(trained_settings, free_port,
