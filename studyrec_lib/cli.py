@@ -257,13 +257,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .config import ENV_RUNS, ENV_WAREHOUSE
+    from .http_server import ENV_REQUEST_TIMEOUT, uvicorn_limits
 
     settings = _settings(args)
     # Every worker process builds the app from the environment (tokens, rate limits and models are shared
     # through files beside the warehouse; each worker has its own prediction spool).
     os.environ[ENV_WAREHOUSE], os.environ[ENV_RUNS] = str(settings.warehouse), str(settings.runs_dir)
+    if args.request_timeout is not None:
+        os.environ[ENV_REQUEST_TIMEOUT] = str(args.request_timeout)
     uvicorn.run("studyrec_lib.api:create_app", factory=True, host=args.host, port=args.port,
-                workers=args.workers, log_level="warning", access_log=False)
+                workers=args.workers, log_level="warning", access_log=False,
+                **uvicorn_limits(args.max_connections))
     return EXIT_OK
 
 
@@ -323,7 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="studyrec", description=__doc__)
     paths = argparse.ArgumentParser(add_help=False)
     paths.add_argument("--warehouse", help="DuckDB file (default: $STUDYREC_WAREHOUSE or ./warehouse.duckdb)")
-    paths.add_argument("--runs-dir", help="folder of run folders (default: $STUDYREC_RUNS or ./runs)")
+    paths.add_argument("--runs-dir", help="folder of run folders (default: $STUDYREC_RUNS or runs/ beside it)")
     common = argparse.ArgumentParser(add_help=False, parents=[paths])
     common.add_argument("--json", action="store_true", help="print JSON (the summary is the last line)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -385,6 +389,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
                        help="server processes (default: one per core, at most 2)")
+    serve.add_argument("--max-connections", type=int, metavar="N",
+                       help="open connections per worker; beyond them 503 at once (default 256)")
+    serve.add_argument("--request-timeout", type=float, metavar="S",
+                       help="seconds a request's head, and then its body, may take to arrive "
+                            "(default $STUDYREC_REQUEST_TIMEOUT_S or 10)")
     serve.set_defaults(handler=cmd_serve)
 
     app = sub.add_parser("app", parents=[common], help="serve the student app (Voila) with preheated kernels")

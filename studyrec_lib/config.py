@@ -40,18 +40,24 @@ def load_settings(
     runs_dir: str | Path | None = None,
     max_upload_mb: float | None = None,
 ) -> Settings:
-    """Resolve settings: explicit argument, then environment variable, then default."""
+    """Resolve settings: explicit argument, then environment variable, then default.
+
+    The runs folder defaults to ``runs`` beside the warehouse in use (the project's ``runs/`` beside its
+    ``warehouse.duckdb``), so whatever is opened with only a warehouse path finds that warehouse's models,
+    which are loaded only from inside the runs folder.
+    """
     env = os.environ
+    if warehouse is None:
+        warehouse = env.get(ENV_WAREHOUSE, PROJECT_ROOT / "warehouse.duckdb")
     settings = Settings(
-        warehouse=Path(env.get(ENV_WAREHOUSE, PROJECT_ROOT / "warehouse.duckdb")),
-        runs_dir=Path(env.get(ENV_RUNS, PROJECT_ROOT / "runs")),
+        warehouse=Path(warehouse),
+        runs_dir=Path(env.get(ENV_RUNS, Path(warehouse).parent / "runs")),
         max_upload_mb=float(env.get(ENV_MAX_UPLOAD_MB, DEFAULT_MAX_UPLOAD_MB)),
         lock_timeout_s=float(env.get(ENV_LOCK_TIMEOUT, DEFAULT_LOCK_TIMEOUT_S)),
     )
     overrides = {
         key: value
         for key, value in {
-            "warehouse": Path(warehouse) if warehouse is not None else None,
             "runs_dir": Path(runs_dir) if runs_dir is not None else None,
             "max_upload_mb": max_upload_mb,
         }.items()

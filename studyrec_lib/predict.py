@@ -1,7 +1,9 @@
 """The one prediction core behind the API, the Voila app and batch scoring.
 
 Active models are loaded once and cached; a new activation (seen through the registry's sidecar file)
-is picked up on the next call, without a restart and without touching the DuckDB file.
+is picked up on the next call, without a restart and without touching the DuckDB file. Unpickling runs
+code, so an artifact is loaded only from inside the configured runs folder and only when its bytes hash
+to the sha256 the registry recorded (the sidecar is the registry's copy of both).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -94,12 +97,23 @@ def _probe(subjects: list[str], task: Task) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _inside_runs(path: str, settings: Settings, label: str) -> Path:
+    """``path`` resolved (links followed) if it lies inside the runs folder; else a RegistryError."""
+    resolved = Path(path).resolve()
+    if not resolved.is_relative_to(settings.runs_dir.resolve()):
+        raise registry.RegistryError(
+            f"refusing to load the {label} artifact {path}: it is not inside the runs folder {settings.runs_dir} "
+            "(set STUDYREC_RUNS or --runs-dir to the folder the models were trained into).")
+    return resolved
+
+
 def load_active_models(settings: Settings) -> ActiveModels:
     active = registry.read_active_sidecar(settings)
     if set(active) != set(registry.TASKS):
         raise NoActiveModel("no trained model is active yet. Run `make run` (or `studyrec pipeline FILE`) first.")
-    artifacts = {task: registry.load_verified(entry["artifact_path"], entry["artifact_sha256"],
-                                              f"{task} (version {entry['version']})")
+    labels = {task: f"{task} (version {entry['version']})" for task, entry in active.items()}
+    artifacts = {task: registry.load_verified(_inside_runs(entry["artifact_path"], settings, labels[task]),
+                                              entry["artifact_sha256"], labels[task])
                  for task, entry in active.items()}
     regression, classification = artifacts["regression"], artifacts["classification"]
     task = regression["task"]
@@ -120,20 +134,25 @@ class Predictor:
         self.settings = settings or load_settings()
         self.resources = resources
         self._models: ActiveModels | None = None
-        self._stamp: float | None = None
+        self._stamp: tuple[int, int] | None = None
         self._lock = threading.Lock()
 
-    def models(self) -> ActiveModels:
-        sidecar = registry.active_sidecar(self.settings)
+    def _sidecar_stamp(self) -> tuple[int, int] | None:
         try:
-            stamp = os.stat(sidecar).st_mtime_ns
+            info = os.stat(registry.active_sidecar(self.settings))
         except FileNotFoundError:
-            stamp = None
+            return None
+        return info.st_ino, info.st_mtime_ns  # a rewrite is a rename: a new inode, even within one tick
+
+    def models(self) -> ActiveModels:
+        stamp = self._sidecar_stamp()
         if self._models is None or stamp != self._stamp:
             with self._lock:
                 if self._models is None or stamp != self._stamp:
+                    # The stamp read *before* loading: an activation during the load changes the file
+                    # again, so the next call sees a new stamp and loads the new models.
                     self._models = load_active_models(self.settings)
-                    self._stamp = os.stat(sidecar).st_mtime_ns
+                    self._stamp = stamp
         return self._models
 
     def _resources(self) -> list[dict]:
@@ -188,7 +207,7 @@ class Predictor:
         models = self.models()
         checked = [check_features(row, allow_extra=True) for row in frame.to_dict("records")]
         good = [i for i, (_, errors) in enumerate(checked) if not errors]
-        out = frame.copy()
+        out = frame.reset_index(drop=True)  # positions below; the caller's index is put back at the end
         out["errors"] = ["; ".join(f"{e.field}: {e.rule}" for e in errors) for _, errors in checked]
         if good:
             rows = pd.DataFrame([checked[i][0] for i in good])
@@ -205,6 +224,7 @@ class Predictor:
             out.loc[good, "unknown_subject"] = ~rows["subject"].isin(models.subjects).to_numpy()
         out["model_versions"] = f"regression {models.versions['regression']}, " \
                                 f"classification {models.versions['classification']}"
+        out.index = frame.index
         return out
 
 

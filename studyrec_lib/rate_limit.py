@@ -5,7 +5,12 @@ Each token (by hash) has a small file beside the warehouse, read and written und
 For limits up to :data:`EXACT_LIMIT` (the default is 30 per 60 s) the file is an exact sliding log: the
 times of the last ``limit`` requests. Above that, where a log would cost more than the request, it holds
 a sliding-window counter (the current fixed window's start and the counts of this window and the last;
-allowed while ``previous * overlap + current < limit``), in constant space.
+allowed while ``previous * overlap + current < limit``), in constant space. The two formats live in files
+of their own suffix (``.log``, ``.counter``), so changing the limit across :data:`EXACT_LIMIT` never reads
+one format as the other (which locked a token out for up to two windows).
+
+:class:`FailedAuthThrottle` is the other limit: failed sign-ins per client address, in a bounded table
+in memory (per worker process), so guessing tokens costs the guesser, not the server.
 """
 
 from __future__ import annotations
@@ -16,7 +21,10 @@ import math
 import os
 import struct
 import time
+from collections.abc import Callable
 from pathlib import Path
+
+from cachetools import TTLCache
 
 from .config import Settings
 
@@ -38,14 +46,13 @@ class SharedRateLimiter:
 
     def retry_after(self, key: str, now: float | None = None) -> float | None:
         """None when the request may go ahead (and count it); else seconds until it may."""
-        name = hashlib.sha256(key.encode()).hexdigest()[:32]
+        exact = self.limit <= EXACT_LIMIT
+        name = hashlib.sha256(key.encode()).hexdigest()[:32] + (".log" if exact else ".counter")
         descriptor = os.open(self.directory / name, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX)
             now = time.time() if now is None else now
-            if self.limit <= EXACT_LIMIT:
-                return self._log(descriptor, now)
-            return self._counter(descriptor, now)
+            return self._log(descriptor, now) if exact else self._counter(descriptor, now)
         finally:
             os.close(descriptor)  # closing releases the lock
 
@@ -75,3 +82,34 @@ class SharedRateLimiter:
             return max(0.001, start + self.window_s * (1 - (self.limit - current) / previous) - now)
         os.pwrite(descriptor, COUNTER.pack(start, previous, current + 1), 0)
         return None
+
+
+class FailedAuthThrottle:
+    """After ``limit`` failed sign-ins from one address within ``window_s``, refuse it until the window ends.
+
+    A fixed window per address, opened by its first failure; at most ``max_addresses`` are remembered
+    (the least recently used is forgotten first), so a flood from many addresses costs bounded memory.
+    """
+
+    def __init__(self, limit: int, window_s: float, max_addresses: int = 10_000,
+                 clock: Callable[[], float] = time.monotonic):
+        self.limit, self.window_s, self._clock = limit, window_s, clock
+        # address -> [window start, failures]; an entry expires with its window
+        self._failures: TTLCache = TTLCache(maxsize=max_addresses, ttl=window_s, timer=clock)
+
+    def tracked_addresses(self) -> int:
+        return len(self._failures)
+
+    def retry_after(self, address: str) -> float | None:
+        """None while ``address`` may still try; else seconds until its window ends."""
+        entry = self._failures.get(address)
+        if entry is None or entry[1] < self.limit:
+            return None
+        return max(0.001, entry[0] + self.window_s - self._clock())
+
+    def record_failure(self, address: str) -> None:
+        entry = self._failures.get(address)
+        if entry is None:
+            self._failures[address] = [self._clock(), 1]
+        else:
+            entry[1] += 1

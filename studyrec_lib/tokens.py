@@ -94,24 +94,29 @@ def list_tokens(settings: Settings | None = None) -> pd.DataFrame:
 
 
 class TokenStore:
-    """Who a token belongs to, from the sidecar; reloaded whenever the sidecar changes."""
+    """Who a token belongs to, from the sidecar; reloaded whenever the sidecar changes.
+
+    A missing sidecar is rewritten from the warehouse, which waits on its lock (up to the settings'
+    lock timeout), so a server calls :meth:`student_for` off its event loop.
+    """
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self._stamp: int | None = None
+        self._stamp: tuple[int, int] | None = None
         self._active: dict[str, dict] = {}
         self._lock = threading.Lock()
 
     def student_for(self, token: str) -> str | None:
         path = sidecar(self.settings)
-        try:
-            stamp = os.stat(path).st_mtime_ns
-        except FileNotFoundError:
-            write_sidecar(self.settings)
-            stamp = os.stat(path).st_mtime_ns
-        if stamp != self._stamp:
-            with self._lock:
+        with self._lock:  # one rewrite or reload at a time; the others then find it done
+            try:
+                info = os.stat(path)
+            except FileNotFoundError:
+                write_sidecar(self.settings)
+                info = os.stat(path)
+            stamp = (info.st_ino, info.st_mtime_ns)  # a rewrite is a rename: a new inode, even within one tick
+            if stamp != self._stamp:
                 self._active = json.loads(path.read_text())
                 self._stamp = stamp
-        entry = self._active.get(token_hash(token))
+            entry = self._active.get(token_hash(token))
         return entry["student_id"] if entry else None

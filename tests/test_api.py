@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
 import json
 import os
+import select
+import socket
 import subprocess
 import sys
 import textwrap
@@ -14,7 +18,7 @@ from contextlib import contextmanager
 import httpx
 import pytest
 
-from studyrec_lib import tokens, warehouse
+from studyrec_lib import registry, tokens, warehouse
 from studyrec_lib.spool import spool_dir
 from studyrec_lib.student_history import weak_subjects
 
@@ -23,10 +27,11 @@ GOOD = {"semester": 3, "subject": "Mathematics", "assignment_marks": 3.5, "quiz_
 
 
 @contextmanager
-def serve(settings, rate_limit: int, port: int) -> Iterator[str]:
+def serve(settings, rate_limit: int, port: int, workers: int | None = None, **env_vars: str) -> Iterator[str]:
     env = {**os.environ, "STUDYREC_WAREHOUSE": str(settings.warehouse), "STUDYREC_RUNS": str(settings.runs_dir),
-           "STUDYREC_RATE_LIMIT": str(rate_limit), "STUDYREC_RATE_WINDOW_S": "60"}
-    server = subprocess.Popen([sys.executable, "-m", "studyrec_lib.cli", "serve", "--port", str(port)], env=env)
+           "STUDYREC_RATE_LIMIT": str(rate_limit), "STUDYREC_RATE_WINDOW_S": "60", **env_vars}
+    command = [sys.executable, "-m", "studyrec_lib.cli", "serve", "--port", str(port)]
+    server = subprocess.Popen(command + (["--workers", str(workers)] if workers else []), env=env)
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(120):
@@ -121,6 +126,152 @@ def test_large_bodies_get_413_with_or_without_content_length(api, trained_settin
     assert response.status_code == 413
 
 
+def _connect(url: str, source: str = "127.0.0.1") -> socket.socket:
+    host, port = url.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)), timeout=30, source_address=(source, 0))
+    return sock
+
+
+def _read_response(sock: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection (b"" when it closed without answering)."""
+    data = b""
+    with contextlib.suppress(ConnectionResetError):
+        while chunk := sock.recv(65536):
+            data += chunk
+    return data
+
+
+def test_a_chunked_body_over_the_limit_is_refused_before_it_is_read_whole(api, trained_settings):
+    """Without Content-Length the body is counted as it streams in: 413 at the limit, the rest never read."""
+    total = 64 * 1024 * 1024
+    chunk = b"%x\r\n%s\r\n" % (64 * 1024, b"x" * 64 * 1024)
+    with _connect(api) as sock:
+        sock.sendall(f"POST /api/predict/ HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {_token(trained_settings)}"
+                     "\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n".encode())
+        sent = 0
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            while sent < total and not select.select([sock], [], [], 0)[0]:
+                sock.sendall(chunk)
+                sent += 64 * 1024
+        answer = _read_response(sock)
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert sent < total  # answered, and the connection closed, long before the whole body was sent
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [("[" * 8000, "nested too deeply"), ("{" * 3000 + "}" * 3000, "not valid JSON"),
+     ('{"semester": ' + "9" * 5000 + "}", "more than 4300 digits"), (b"{\"subject\": \"\x80\"}", "not UTF-8")],
+)
+def test_json_python_cannot_parse_gets_400_with_a_message(api, trained_settings, body, message):
+    response = _post(api, _token(trained_settings), body)
+    assert response.status_code == 400, response.text
+    assert message in response.json()["detail"]
+    assert len(response.text) < 500  # nothing of the body is echoed
+
+
+def test_a_whole_valued_semester_is_taken_as_that_integer(api, trained_settings):
+    token = _token(trained_settings)
+    as_integer = _post(api, token, GOOD)
+    as_number = _post(api, token, {**GOOD, "semester": float(GOOD["semester"])})
+    assert as_number.status_code == 200, as_number.text
+    assert as_number.json()["predicted_final_marks"] == as_integer.json()["predicted_final_marks"]
+    assert as_number.json()["grade_probabilities"] == as_integer.json()["grade_probabilities"]
+    for refused in ("3", True, 3.5):
+        response = _post(api, token, {**GOOD, "semester": refused})
+        assert response.status_code == 400, refused
+        assert response.json()["errors"][0]["field"] == "semester"
+    schema = httpx.get(f"{api}/openapi.json", timeout=30).json()
+    semester = schema["paths"]["/api/predict/"]["post"]["requestBody"]["content"]["application/json"]["schema"][
+        "properties"]["semester"]
+    assert semester["type"] == "integer"  # JSON Schema: a number with no fractional part, 6.0 included
+    assert "6.0 is taken as 6" in semester["description"]
+
+
+@pytest.fixture(scope="module")
+def guarded_api(trained_settings, free_port) -> Iterator[str]:
+    """One worker (the failed sign-in table is per worker), 3 failed sign-ins per minute, 1 s request timeout."""
+    with serve(trained_settings, rate_limit=1_000_000, port=free_port(), workers=1,
+               STUDYREC_AUTH_FAILURES="3", STUDYREC_AUTH_WINDOW_S="60", STUDYREC_REQUEST_TIMEOUT_S="1") as url:
+        yield url
+
+
+def test_failed_sign_ins_are_throttled_per_client_address(guarded_api, trained_settings):
+    token = _token(trained_settings)
+
+    def client(address: str) -> httpx.Client:
+        return httpx.Client(transport=httpx.HTTPTransport(local_address=address), timeout=30)
+
+    with client("127.0.0.2") as guesser, client("127.0.0.3") as other:
+        statuses = [guesser.post(f"{guarded_api}/api/predict/", json=GOOD,
+                                 headers={"Authorization": "Bearer sr_guess"}).status_code for _ in range(5)]
+        assert statuses == [401, 401, 401, 429, 429]
+        throttled = guesser.post(f"{guarded_api}/api/predict/", json=GOOD, headers={"Authorization": f"Bearer {token}"})
+        assert throttled.status_code == 429  # a throttled address is not even checked
+        assert 1 <= int(throttled.headers["Retry-After"]) <= 60
+        assert "failed sign-ins" in throttled.json()["detail"]
+        assert other.post(f"{guarded_api}/api/predict/", json=GOOD,
+                          headers={"Authorization": f"Bearer {token}"}).status_code == 200
+
+
+def test_a_request_head_over_the_limit_is_refused(guarded_api, trained_settings):
+    headers = {"Authorization": f"Bearer {_token(trained_settings)}", "X-Padding": "p" * 9000}
+    assert httpx.post(f"{guarded_api}/api/predict/", json=GOOD, headers=headers, timeout=30).status_code == 431
+    assert httpx.get(f"{guarded_api}/api/health", headers=headers, timeout=30).status_code == 431
+    with _connect(guarded_api, "127.0.0.4") as sock:  # a head arriving in pieces is refused once it is too large
+        sock.sendall(b"GET /api/health HTTP/1.1\r\nHost: test\r\n")
+        for _ in range(20):
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                sock.sendall(b"X-Padding: " + b"p" * 1000 + b"\r\n")
+        assert _read_response(sock).startswith(b"HTTP/1.1 400")
+    assert httpx.post(f"{guarded_api}/api/predict/", json=GOOD, timeout=30,
+                      headers={**headers, "X-Padding": "p" * 4000}).status_code == 200
+
+
+def test_a_request_head_that_never_finishes_is_closed(guarded_api):
+    with _connect(guarded_api, "127.0.0.4") as sock:
+        sock.sendall(b"POST /api/predict/ HTTP/1.1\r\nHost: test\r\nX-Slow: ")  # ... and nothing more
+        assert _read_response(sock) == b""  # closed by the server (the socket's own timeout is 30 s)
+
+
+def test_a_body_that_never_finishes_gets_408(guarded_api, trained_settings):
+    with _connect(guarded_api, "127.0.0.4") as sock:
+        sock.sendall(f"POST /api/predict/ HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {_token(trained_settings)}"
+                     "\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{\"semester\": ".encode())
+        answer = _read_response(sock)
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+    assert b"did not arrive within 1 s" in answer
+
+
+def test_a_tampered_active_artifact_gets_503_without_a_server_path(copy_of_trained, free_port):
+    token = _token(copy_of_trained)
+    path = registry.read_active_sidecar(copy_of_trained)["regression"]["artifact_path"]
+    with open(path, "ab") as artifact:
+        artifact.write(b"tampered")
+    with serve(copy_of_trained, rate_limit=1_000_000, port=free_port()) as url:
+        predicted = _post(url, token, GOOD)
+        active = httpx.get(f"{url}/api/models/active", timeout=30)
+    assert predicted.status_code == active.status_code == 503
+    assert predicted.json()["detail"] == active.json()["detail"]
+    assert "cannot be used" in predicted.json()["detail"]
+    for text in (predicted.text, active.text):
+        assert str(copy_of_trained.runs_dir.parent) not in text and ".joblib" not in text and "sha256" not in text
+
+
+def test_a_missing_token_sidecar_while_the_warehouse_is_held_gets_503_and_health_still_answers(
+        copy_of_trained, free_port, hold_warehouse):
+    """The sidecar is rewritten from the warehouse off the event loop, waiting at most a moment for its lock."""
+    token = _token(copy_of_trained)
+    with serve(copy_of_trained, rate_limit=1_000_000, port=free_port(), workers=1) as url:
+        with hold_warehouse(copy_of_trained.warehouse):
+            tokens.sidecar(copy_of_trained).unlink()
+            with concurrent.futures.ThreadPoolExecutor(6) as pool:
+                predictions = [pool.submit(_post, url, token, GOOD) for _ in range(5)]
+                assert httpx.get(f"{url}/api/health", timeout=5).status_code == 200
+                answers = [future.result() for future in predictions]
+        assert [answer.status_code for answer in answers] == [503] * 5
+        assert all(answer.headers["Retry-After"] == "1" for answer in answers)
+        assert _post(url, token, GOOD).status_code == 200  # released: the sidecar is written again
 def test_wrong_method_gets_405(api):
     assert httpx.get(f"{api}/api/predict/", timeout=30).status_code == 405
     assert httpx.delete(f"{api}/api/health", timeout=30).status_code == 405

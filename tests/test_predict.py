@@ -1,5 +1,6 @@
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -268,3 +269,84 @@ def test_a_new_activation_is_picked_up_without_a_new_predictor(two_versions):
     mixed = predictor.predict(STRONG)
     assert mixed["model_versions"] == {"regression": first, "classification": second}
     assert mixed["predicted_final_marks"] == before["predicted_final_marks"]
+
+
+def test_an_activation_during_the_load_is_picked_up_on_the_next_call(two_versions, monkeypatch):
+    """The sidecar's stamp is taken before loading: a change while loading is never marked as seen."""
+    import studyrec_lib.predict as predict_module
+
+    settings, (first, second) = two_versions
+    registry.activate(first, "both", reason="trained", settings=settings)
+    real_load = predict_module.load_active_models
+
+    def load_then_activate(settings_):  # the load reads `first`; `second` is activated before it returns
+        models = real_load(settings_)
+        monkeypatch.setattr(predict_module, "load_active_models", real_load)
+        registry.activate(second, "both", reason="retrain", settings=settings)
+        return models
+
+    monkeypatch.setattr(predict_module, "load_active_models", load_then_activate)
+    predictor = Predictor(settings, resources=[])
+    assert predictor.models().versions == {"regression": first, "classification": first}
+    assert predictor.models().versions == {"regression": second, "classification": second}
+
+
+def test_predict_frame_keeps_any_index(predictor, subjects):
+    rows = _random_payloads(subjects, 3, seed=4)
+    frame = pd.DataFrame([rows[0], {**rows[1], "quiz_marks": 11}, rows[2]], index=[10, 5, "x"])
+    scored = predictor.predict_frame(frame)
+    assert scored.index.tolist() == [10, 5, "x"]
+    assert scored.loc[5, "errors"] == "quiz_marks: must be a number from 0 to 10"
+    assert scored.loc[10, "predicted_final_marks"] == pytest.approx(
+        predictor.predict(rows[0])["predicted_final_marks"], abs=0.011)
+    assert scored.loc["x", "predicted_grade"] == predictor.predict(rows[2])["predicted_grade"]
+    assert pd.isna(scored.loc[5, "predicted_final_marks"])
+
+
+class _RunsCodeWhenUnpickled:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (type(self.marker).touch, (self.marker,))
+
+
+def test_an_artifact_outside_the_runs_folder_is_never_unpickled(copy_of_trained, tmp_path):
+    """A sidecar pointed at a pickle elsewhere, with that file's own sha256, is refused before loading it."""
+    import joblib
+
+    marker = tmp_path / "code-ran"
+    elsewhere = tmp_path / "elsewhere" / "regression.joblib"
+    elsewhere.parent.mkdir()
+    joblib.dump(_RunsCodeWhenUnpickled(marker), elsewhere)
+    sidecar = registry.active_sidecar(copy_of_trained)
+    active = json.loads(sidecar.read_text())
+    active["regression"].update(artifact_path=str(elsewhere), artifact_sha256=registry.sha256_of(elsewhere))
+    sidecar.write_text(json.dumps(active))
+    with pytest.raises(registry.RegistryError, match="not inside the runs folder"):
+        Predictor(copy_of_trained, resources=[]).models()
+    assert not marker.exists()
+
+
+def test_a_link_inside_the_runs_folder_to_a_pickle_outside_is_refused(copy_of_trained, tmp_path):
+    sidecar = registry.active_sidecar(copy_of_trained)
+    active = json.loads(sidecar.read_text())
+    real = active["classification"]["artifact_path"]
+    outside = tmp_path / "outside.joblib"
+    outside.write_bytes(Path(real).read_bytes())
+    link = copy_of_trained.runs_dir / "link.joblib"
+    link.symlink_to(outside)
+    active["classification"]["artifact_path"] = str(link)
+    sidecar.write_text(json.dumps(active))
+    with pytest.raises(registry.RegistryError, match="not inside the runs folder"):
+        Predictor(copy_of_trained, resources=[]).models()
+
+
+def test_a_predictor_given_only_the_warehouse_finds_its_models(trained_settings, monkeypatch):
+    """The runs folder defaults to the one beside the warehouse, where its models were trained."""
+    monkeypatch.delenv("STUDYREC_RUNS", raising=False)
+    monkeypatch.delenv("STUDYREC_WAREHOUSE", raising=False)
+    only_warehouse = load_settings(warehouse=trained_settings.warehouse)
+    assert only_warehouse.runs_dir == trained_settings.runs_dir
+    models = Predictor(only_warehouse, resources=[]).models()
+    assert set(models.versions) == {"regression", "classification"}

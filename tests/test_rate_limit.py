@@ -3,7 +3,7 @@ import sys
 
 import pytest
 
-from studyrec_lib.rate_limit import EXACT_LIMIT, SharedRateLimiter
+from studyrec_lib.rate_limit import EXACT_LIMIT, FailedAuthThrottle, SharedRateLimiter
 
 START = 6_000.0  # a window boundary for a 60 s window
 
@@ -55,3 +55,43 @@ def test_files_are_private(tmp_path):
     SharedRateLimiter(tmp_path / "limits", limit=3, window_s=60).retry_after("a")
     assert (tmp_path / "limits").stat().st_mode & 0o777 == 0o700
     assert all(path.stat().st_mode & 0o777 == 0o600 for path in (tmp_path / "limits").iterdir())
+
+
+@pytest.mark.parametrize(("before", "after"), [(30, EXACT_LIMIT + 500), (EXACT_LIMIT + 500, 30)])
+def test_changing_the_limit_across_the_exact_limit_locks_no_one_out(tmp_path, before, after):
+    """A restart with STUDYREC_RATE_LIMIT raised above EXACT_LIMIT (or lowered below) reads no file wrongly."""
+    old = SharedRateLimiter(tmp_path, limit=before, window_s=60)
+    assert all(old.retry_after("a", START + i * 0.01) is None for i in range(25))
+    new = SharedRateLimiter(tmp_path, limit=after, window_s=60)
+    assert [new.retry_after("a", START + 1 + i * 0.01) for i in range(5)] == [None] * 5
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_failed_sign_ins_are_throttled_per_address_until_the_window_ends():
+    clock = _Clock()
+    throttle = FailedAuthThrottle(limit=3, window_s=60, clock=clock)
+    for _ in range(3):
+        assert throttle.retry_after("10.0.0.1") is None
+        throttle.record_failure("10.0.0.1")
+    clock.now += 10
+    assert throttle.retry_after("10.0.0.1") == pytest.approx(50.0)
+    assert throttle.retry_after("10.0.0.2") is None  # per address
+    clock.now += 50.5
+    assert throttle.retry_after("10.0.0.1") is None  # the window ended: the address may try again
+
+
+def test_the_throttle_remembers_a_bounded_number_of_addresses():
+    throttle = FailedAuthThrottle(limit=1, window_s=60, max_addresses=100)
+    throttle.record_failure("first")
+    assert throttle.retry_after("first") is not None
+    for i in range(10_000):
+        throttle.record_failure(f"10.{i // 256}.{i % 256}.1")
+    assert throttle.tracked_addresses() == 100
+    assert throttle.retry_after("first") is None  # the least recently seen address was forgotten
