@@ -218,6 +218,27 @@ def test_many_open_paths_are_listed_five_and_counted(own):
     assert " and 3 more" in detail
 
 
+def test_a_raw_token_in_the_table_is_a_finding(own):
+    with warehouse.transaction(own) as con:
+        con.execute("INSERT INTO api_tokens (token_sha256, student_id, created_at) VALUES (?, ?, ?)",
+                    ["raw-token-stored-in-clear", "S2", datetime(2026, 1, 1)])
+    assert _findings(smoke_test("127.0.0.1", own, ApiConfig())) == ["tokens_hashed"]
+
+
+def test_rate_limit_off_is_a_finding(own):
+    assert _findings(smoke_test("127.0.0.1", own, ApiConfig(rate_limit=0))) == ["rate_limit_on"]
+
+
+def test_debug_on_is_a_finding(own):
+    assert _findings(smoke_test("127.0.0.1", own, ApiConfig(debug=True))) == ["debug_off"]
+
+
+def test_configuration_comes_from_the_environment(own, monkeypatch):
+    monkeypatch.setenv("STUDYREC_RATE_LIMIT", "0")
+    monkeypatch.setenv("STUDYREC_DEBUG", "1")
+    assert _findings(smoke_test("127.0.0.1", own)) == ["rate_limit_on", "debug_off"]
+
+
 def _cli(settings: Settings, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     env = {**{k: v for k, v in os.environ.items() if k not in ENV_TO_CLEAR}, **(env or {})}
     env.update(STUDYREC_WAREHOUSE=str(settings.warehouse), STUDYREC_RUNS=str(settings.runs_dir))
