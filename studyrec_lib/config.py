@@ -77,7 +77,7 @@ def configured_umask(environ: dict[str, str] | None = None) -> int:
         umask = int(text, 8)
     except ValueError:
         umask = -1
-    if not 0 <= umask <= 0o777 or umask & REQUIRED_UMASK_BITS != REQUIRED_UMASK_BITS:
+    if not 0 <= umask <= 0o077 or umask & REQUIRED_UMASK_BITS != REQUIRED_UMASK_BITS:  # owner keeps rwx
         raise StudyRecError(
             f"{ENV_UMASK}={text[:20]!r} is not allowed: give an octal umask that keeps group writes and other "
             f"users out, {DEFAULT_UMASK:03o} (owner only, the default) or {GROUP_READ_UMASK:03o} (the owner's "
