@@ -50,8 +50,11 @@ api: $(STAMP)
 app: $(STAMP)
 	$(VENV)/bin/studyrec app --host 127.0.0.1 --port 8866
 
+# JupyterLab is not started by `studyrec`: give it (and so its kernels) the configured umask here.
 lab: $(STAMP)
 	$(PY) -m uv pip install --quiet --python $(PY) "jupyterlab>=4.2,<5"
+	mask=$$($(PY) -c 'from studyrec_lib.config import configured_umask; print(f"{configured_umask():03o}")') && \
+	umask "$$mask" && \
 	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --no-browser --ServerApp.root_dir=. $$(test "$$(id -u)" = 0 && echo --allow-root)
 
 clean:

@@ -31,6 +31,7 @@ from starlette.concurrency import run_in_threadpool
 
 from .config import Settings, load_settings
 from .errors import StudyRecError, WarehouseLocked
+from .files import apply_umask
 from .http_server import MAX_HEAD_BYTES, request_timeout_s
 from .predict import InvalidInput, NoActiveModel, Predictor
 from .rate_limit import FailedAuthThrottle, SharedRateLimiter, rate_limit_dir
@@ -230,6 +231,7 @@ def _pydantic_errors(error_list: list[dict]) -> list[dict]:
 def create_app(settings: Settings | None = None, config: ApiConfig | None = None) -> FastAPI:
     settings = settings or load_settings()
     config = config or ApiConfig.from_env()
+    apply_umask()  # also when started as `uvicorn studyrec_lib.api:create_app --factory`, not via the CLI
     quick = dataclasses.replace(settings, lock_timeout_s=0.2)  # a request never waits long on the warehouse
     state: dict[str, Any] = {}
 

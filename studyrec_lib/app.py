@@ -4,24 +4,27 @@ Each field shows its range and explains out-of-range input next to itself. The r
 (grade, probability bars, signals, study-plan links) so it appears as soon as the kernel answers, with no
 plotting library in the click-to-result path. Weak subjects come only from the identity the server gives
 (JupyterHub's user, or a token configured for the app), never from anything typed into the page.
+When anything fails, the page shows a plain message; the details (exception, paths) go to the server log.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from html import escape
 
 import ipywidgets as widgets
 
 from .config import Settings, load_settings
-from .errors import StudyRecError
+from .files import apply_umask
 from .inputs import check_features
 from .predict import NoActiveModel, Predictor
 from .result_html import field_error_html, no_model_html, render_errors_note, render_result
 from .schema import FIELDS_BY_NAME
+from .server_log import log_to_server
 from .spool import PredictionSpool, new_record
 from .student_history import WeakSubjectsCache
 from .study_plan import current_resources
@@ -35,6 +38,12 @@ NUMBER_FIELDS = ("semester", "assignment_marks", "quiz_marks", "attendance_perce
 STARTING_VALUES = {"semester": 1.0, "assignment_marks": 3.0, "quiz_marks": 6.0, "attendance_percentage": 80.0,
                    "midterm_marks": 18.0, "previous_cgpa": 3.0}
 LABEL_WIDTH = "210px"
+# What a student sees when anything fails: no exception text (it may name server paths), no traceback.
+PROBLEM_HTML = ('<div class="studyrec-message studyrec-problem"><h3>No prediction right now</h3>'
+                "<p>Something went wrong on the server. Please try again in a few minutes; if it keeps "
+                "happening, tell your teacher.</p></div>")
+
+log = logging.getLogger(__name__)
 
 
 def app_identity(settings: Settings, environ: Mapping[str, str] | None = None) -> tuple[str | None, str | None]:
@@ -67,7 +76,7 @@ class StudentApp:
         self.field_errors: dict[str, widgets.HTML] = {}
         self.button = widgets.Button(description="Predict", button_style="primary")
         self.button.add_class("studyrec-predict")
-        self.button.on_click(lambda _button: self.predict())
+        self.button.on_click(self._guarded(self.predict))
         self.result = widgets.HTML()
         self.result.add_class("studyrec-result")
         self.note = widgets.HTML(f'<p class="studyrec-note">{escape(identity_note)}</p>' if identity_note else "")
@@ -82,15 +91,30 @@ class StudentApp:
         except NoActiveModel:
             self._show_message(no_model_html("No trained model is active yet."))
             return
-        except StudyRecError as error:  # e.g. an artifact that fails its sha256 check
-            self._show_message(no_model_html(f"the active model cannot be used: {error}"))
+        except Exception:  # e.g. an artifact that fails its sha256 check
+            log.exception("student app: the active models cannot be used")
+            self._show_message(PROBLEM_HTML)
             return
         self._build_form(sorted(models.subjects))
+
+    def _guarded(self, action: Callable[[], object]) -> Callable[..., None]:
+        """A widget callback that shows the plain message on any error: an uncaught one would reach the
+        page as a traceback (widget callbacks are not filtered by Voila's show_tracebacks)."""
+        def callback(*_args: object) -> None:
+            try:
+                action()
+            except Exception:
+                log.exception("student app: %s failed", getattr(action, "__name__", "a callback"))
+                if self.result in self.widget.children:
+                    self.result.value = PROBLEM_HTML
+                else:
+                    self._show_message(PROBLEM_HTML)
+        return callback
 
     def _show_message(self, html: str) -> None:
         again = widgets.Button(description="Check again")
         again.add_class("studyrec-check-again")
-        again.on_click(lambda _button: self.refresh())
+        again.on_click(self._guarded(self.refresh))
         message = widgets.HTML(html)
         message.add_class("studyrec-no-model")
         self.widget.children = [message, again]
@@ -108,7 +132,7 @@ class StudentApp:
 
     def _field_row(self, name: str, label: str, field: widgets.ValueWidget) -> widgets.HBox:
         field.add_class(f"studyrec-input-{name}")
-        field.observe(lambda _change: self.show_field_errors(only=name), names="value")
+        field.observe(self._guarded(lambda: self.show_field_errors(only=name)), names="value")
         error = widgets.HTML()
         error.add_class(f"studyrec-error-{name}")
         self.fields[name], self.field_errors[name] = field, error
@@ -136,8 +160,12 @@ class StudentApp:
         try:
             weak, weak_warning = self.weak_cache.get(self.student_id) if self.student_id else (None, None)
             result = self.predictor.predict(payload, weak_subjects=weak)
-        except StudyRecError as error:
-            self.result.value = no_model_html(str(error))
+        except NoActiveModel:
+            self.result.value = no_model_html("No trained model is active yet.")
+            return None
+        except Exception:
+            log.exception("student app: no prediction for student %s", self.student_id)
+            self.result.value = PROBLEM_HTML
             return None
         if weak_warning:
             result["warnings"].append(weak_warning)
@@ -152,8 +180,18 @@ class StudentApp:
             self.spool.close()
 
 
-def build_app(warehouse: str | None = None, environ: Mapping[str, str] | None = None) -> widgets.VBox:
-    """The app's widget (what the notebook displays); the StudentApp behind it is ``widget.app``."""
-    app = StudentApp(load_settings(warehouse=warehouse), environ)
+def build_app(warehouse: str | None = None, environ: Mapping[str, str] | None = None) -> widgets.Widget:
+    """The app's widget (what the notebook displays); the StudentApp behind it is ``widget.app``.
+
+    This is the app kernel's entry point: whoever started the kernel (``studyrec app``, JupyterHub), its
+    files are private and its details go to the server log. If the app cannot start, a plain message shows.
+    """
+    log_to_server()
+    try:
+        apply_umask()
+        app = StudentApp(load_settings(warehouse=warehouse), environ)
+    except Exception:
+        log.exception("student app: cannot start")
+        return widgets.HTML(PROBLEM_HTML)
     app.widget.app = app
     return app.widget

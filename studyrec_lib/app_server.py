@@ -4,6 +4,11 @@ Preheating runs the notebook in ``pool_size`` kernels before anyone asks, so a p
 for a kernel start and the model load. Every page holds a kernel (~200 MB with scikit-learn). Voila 0.5's
 shutdown request on tab close is refused (no _xsrf token, voila-dashboards/voila#1458), so kernels with no
 open page are culled after ``cull_idle_timeout_s``; a page still open keeps its kernel.
+
+Visitors never see a traceback: Voila strips cell errors and stderr (``show_tracebacks=False``) and shows
+``CELL_ERROR_MESSAGE`` instead of its advice to developers; the app itself catches what its widgets raise
+(:mod:`studyrec_lib.app`). The details are in Voila's log. The server runs under the configured umask
+(:mod:`studyrec_lib.files`), and its kernels inherit it.
 """
 
 from __future__ import annotations
@@ -22,10 +27,13 @@ from pathlib import Path
 
 import psutil
 
-from .config import ENV_RUNS, ENV_WAREHOUSE, PROJECT_ROOT, Settings
+from .config import ENV_RUNS, ENV_WAREHOUSE, PROJECT_ROOT, Settings, configured_umask
+from .files import apply_umask
 
 APP_NOTEBOOK = PROJECT_ROOT / "apps" / "predict_widget.ipynb"
 POOL_FILLED = "is filled with"  # Voila's log line once the preheated pool is full
+CELL_ERROR_MESSAGE = "The app could not start. Please try again in a few minutes; if it keeps happening, tell " \
+                     "your teacher."
 
 
 @dataclass(frozen=True)
@@ -43,7 +51,8 @@ def voila_command(options: AppServerOptions, notebook: Path = APP_NOTEBOOK) -> l
     executable = str(voila) if voila.exists() else (shutil.which("voila") or "voila")
     command = [
         executable, str(notebook), "--no-browser", f"--Voila.ip={options.host}", f"--Voila.port={options.port}",
-        "--show_tracebacks=False", "--strip_sources=True", "--theme=light",
+        "--show_tracebacks=False", f"--VoilaExecutor.cell_error_instruction={CELL_ERROR_MESSAGE}",
+        "--strip_sources=True", "--theme=light",
         f"--MappingKernelManager.cull_interval={options.cull_interval_s}",
         f"--MappingKernelManager.cull_idle_timeout={options.cull_idle_timeout_s}",
         "--MappingKernelManager.cull_connected=False",
@@ -66,6 +75,7 @@ def voila_environment(settings: Settings, base: dict[str, str] | None = None) ->
 def serve_app(settings: Settings, options: AppServerOptions) -> int:
     """Replace this process with Voila (signals such as Ctrl-C go straight to it)."""
     command = voila_command(options)
+    apply_umask()
     print(f"StudyRec app on http://{options.host}:{options.port}/ "
           f"(preheated kernels: {options.pool_size if options.preheat else 0})", flush=True)
     os.execve(command[0], command, voila_environment(settings))
@@ -87,7 +97,8 @@ class VoilaProcess:
         self.log_path = root / "voila.log"
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(voila_command(options), env=env, stdin=subprocess.DEVNULL, stdout=log,
-                                            stderr=subprocess.STDOUT, start_new_session=True)
+                                            stderr=subprocess.STDOUT, start_new_session=True,
+                                            umask=configured_umask())
 
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")

@@ -12,6 +12,7 @@ import pandas as pd
 
 from .config import load_settings
 from .errors import StudyRecError
+from .files import apply_umask
 
 EXIT_OK, EXIT_REFUSED, EXIT_ERROR = 0, 1, 2
 
@@ -430,6 +431,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        apply_umask()  # before anything is written: DuckDB, papermill, kernels and workers inherit it
         return args.handler(args)
     except StudyRecError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from .errors import StudyRecError
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 
@@ -17,9 +19,15 @@ ENV_WAREHOUSE = "STUDYREC_WAREHOUSE"
 ENV_RUNS = "STUDYREC_RUNS"
 ENV_MAX_UPLOAD_MB = "STUDYREC_MAX_UPLOAD_MB"
 ENV_LOCK_TIMEOUT = "STUDYREC_LOCK_TIMEOUT_S"
+ENV_UMASK = "STUDYREC_UMASK"
 
 DEFAULT_MAX_UPLOAD_MB = 1024.0
 DEFAULT_LOCK_TIMEOUT_S = 30.0
+# The files hold every student's marks. 077: owner only (files 0600, folders 0700). The documented
+# alternative 027 lets one group (service accounts sharing the warehouse) read, never write.
+DEFAULT_UMASK = 0o077
+GROUP_READ_UMASK = 0o027
+REQUIRED_UMASK_BITS = 0o027  # a umask must at least keep group writes and every other user out
 
 
 @dataclass(frozen=True)
@@ -65,6 +73,22 @@ def load_settings(
     }
     return replace(settings, **overrides).resolved()
 
+
+def configured_umask(environ: dict[str, str] | None = None) -> int:
+    """The umask every entry point applies (``STUDYREC_UMASK``, octal), refused if it would share the data."""
+    text = (os.environ if environ is None else environ).get(ENV_UMASK, "").strip()
+    if not text:
+        return DEFAULT_UMASK
+    try:
+        umask = int(text, 8)
+    except ValueError:
+        umask = -1
+    if not 0 <= umask <= 0o077 or umask & REQUIRED_UMASK_BITS != REQUIRED_UMASK_BITS:  # owner keeps rwx
+        raise StudyRecError(
+            f"{ENV_UMASK}={text[:20]!r} is not allowed: give an octal umask that keeps group writes and other "
+            f"users out, {DEFAULT_UMASK:03o} (owner only, the default) or {GROUP_READ_UMASK:03o} (the owner's "
+            "group may read).")
+    return umask
 
 
 EXAMPLE_DATASET = PROJECT_ROOT / "data" / "example" / "students.csv"

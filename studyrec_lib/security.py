@@ -2,22 +2,77 @@
 
 from __future__ import annotations
 
+import glob
 import ipaddress
 import json
 import os
 import stat
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from . import registry, tokens, warehouse
+from . import registry, warehouse
 from .api import ApiConfig
-from .config import Settings, load_settings
+from .config import ENV_UMASK, Settings, configured_umask, load_settings
 from .errors import StudyRecError
+from .files import chmod_hint, excess_bits
 
 ENV_BEHIND_PROXY = "STUDYREC_BEHIND_PROXY"
+MAX_PATHS_CHECKED = 50_000  # bounds the walk of the runs folder (a run holds ~20 files)
+PATHS_SHOWN = 5
+OTHERS_WRITE = stat.S_IWGRP | stat.S_IWOTH
 
 
-def _world_writable(path: Path) -> bool:
-    return path.exists() and bool(path.stat().st_mode & stat.S_IWOTH)
+def _walk(root: Path) -> Iterator[Path]:
+    """``root`` and, for a folder, everything under it; links are neither followed nor judged."""
+    if not root.exists():
+        return
+    yield root
+    if root.is_dir() and not root.is_symlink():
+        for folder, folders, files in os.walk(root):
+            for name in (*folders, *files):
+                yield Path(folder, name)
+
+
+def _data_paths(settings: Settings, artifacts: Iterable[Path]) -> Iterator[Path]:
+    """The warehouse and everything named after it beside it (.wal, token and active-models sidecars,
+    .spool/, .ratelimit/), the runs folder and the active artifacts, each path once."""
+    beside = sorted(settings.warehouse.parent.glob(glob.escape(settings.warehouse.name) + "*"))
+    seen: set[Path] = set()
+    for root in (*beside, settings.runs_dir, *artifacts):
+        for path in _walk(root):
+            if path not in seen:
+                seen.add(path)
+                yield path
+
+
+def _open_paths(settings: Settings, artifacts: list[Path], umask: int) -> tuple[list[str], int, bool]:
+    """Paths others may use beyond what ``umask`` allows, how many paths were checked, and whether the walk
+    stopped at its bound. The warehouse's folder must not let others create or replace files in it."""
+    found, checked = [], 0
+    folder = settings.warehouse.parent
+    if folder.exists() and folder.stat().st_mode & OTHERS_WRITE:
+        found.append(f"{folder} ({stat.filemode(folder.stat().st_mode)}, the warehouse's folder)")
+    for path in _data_paths(settings, artifacts):
+        if checked == MAX_PATHS_CHECKED:
+            return found, checked, True
+        checked += 1
+        try:
+            mode = path.lstat().st_mode
+        except FileNotFoundError:  # e.g. a spool file flushed meanwhile
+            continue
+        if not stat.S_ISLNK(mode) and excess_bits(mode, umask):
+            found.append(f"{path} ({stat.filemode(mode)})")
+    return found, checked, False
+
+
+def _files_detail(found: list[str], checked: int, truncated: bool, umask: int) -> str:
+    bound = f" (stopped at {MAX_PATHS_CHECKED:,} paths)" if truncated else ""
+    allowed = "the owner only" if umask & 0o040 else "the owner, and the group to read"
+    if not found:
+        return f"{checked} data paths{bound} (warehouse, sidecars, spool, runs, artifacts) open to {allowed}"
+    more = f" and {len(found) - PATHS_SHOWN} more" if len(found) > PATHS_SHOWN else ""
+    return (f"open to other users ({ENV_UMASK} {umask:03o} allows {allowed}): {', '.join(found[:PATHS_SHOWN])}"
+            f"{more}{bound}. Remove that access with `chmod {chmod_hint(umask)} PATH` (`-R` for a data folder).")
 
 
 def _sidecar_agrees(path: Path, expected: dict) -> bool:
@@ -58,16 +113,10 @@ def smoke_test(host: str = "127.0.0.1", settings: Settings | None = None, config
         active = con.execute("SELECT task, version, artifact_path, artifact_sha256 FROM active_models").fetchall()
     check("tokens_hashed", all(len(h) == 64 and all(c in "0123456789abcdef" for c in h) for h in hashes),
           f"{len(hashes)} tokens stored as sha256 hashes only")
-    sidecar = tokens.sidecar(settings)
-    check("token_sidecar_private", not sidecar.exists() or not (sidecar.stat().st_mode & 0o077),
-          f"{sidecar} readable by its owner only")
-    artifacts = [Path(path) for _, _, path, _ in active]
+    umask = configured_umask()
+    found, checked, truncated = _open_paths(settings, [Path(path) for _, _, path, _ in active], umask)
+    check("files_private", not found, _files_detail(found, checked, truncated, umask))
     active_file = registry.active_sidecar(settings)  # servers load the artifacts it names, by its sha256
-    places = [settings.warehouse, settings.warehouse.parent, active_file, settings.runs_dir,
-              *{p.parent for p in artifacts}, *artifacts]
-    writable = [str(p) for p in places if _world_writable(p)]
-    check("not_world_writable", not writable, "world-writable: " + ", ".join(writable[:5]) if writable
-          else "warehouse, its folder, the active-models file, runs and artifacts are not world-writable")
     agrees = _sidecar_agrees(active_file, registry.sidecar_entries(active))
     check("active_sidecar_matches_registry", agrees,
           f"{active_file} matches the registry's active models" if agrees else

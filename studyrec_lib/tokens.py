@@ -19,6 +19,7 @@ import pandas as pd
 from . import warehouse
 from .config import Settings, load_settings
 from .errors import StudyRecError
+from .files import make_private
 
 TOKEN_BYTES = 32
 TOKEN_PREFIX = "sr_"  # so no token starts with "-", which a command line (`--token T`) reads as an option
@@ -48,7 +49,7 @@ def write_sidecar(settings: Settings) -> dict[str, dict]:
     path = sidecar(settings)
     temporary = path.with_suffix(".tmp")
     temporary.write_text(json.dumps(active))
-    os.chmod(temporary, 0o600)
+    make_private(temporary)  # the configured mode: the API may run as another account of the group
     temporary.replace(path)
     return active
 

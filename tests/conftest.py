@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,16 @@ from studyrec_lib.config import Settings, load_settings
 from studyrec_lib.example_data import generate
 
 MakeFile = Callable[[str, str | bytes], Path]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def entry_point_umask() -> Iterator[None]:
+    """The library runs as every entry point runs it: under the configured umask (files 0600, folders 0700)."""
+    from studyrec_lib.config import configured_umask
+
+    previous = os.umask(configured_umask())
+    yield
+    os.umask(previous)
 
 
 @pytest.fixture(scope="session")

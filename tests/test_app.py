@@ -1,13 +1,17 @@
 """The student app's widgets, driven from Python (the browser tests are in test_app_server.py)."""
 
 import json
+import logging
+import os
+import time
 from pathlib import Path
 
 import nbformat
 import papermill
 import pytest
 
-from studyrec_lib import warehouse
+from studyrec_lib import app as app_module
+from studyrec_lib import registry, warehouse
 from studyrec_lib.app import ENV_APP_TOKEN, ENV_HUB_USER, StudentApp, app_identity, build_app
 from studyrec_lib.config import PROJECT_ROOT, load_settings
 from studyrec_lib.predict import Predictor
@@ -152,3 +156,67 @@ def test_notebook_is_thin_committed_without_outputs_and_runs_under_papermill(tmp
                   for key in out.get("data", {})}
     assert "application/vnd.jupyter.widget-view+json" in mime_types
     assert Path(output).stat().st_size > 0
+
+
+def _no_detail_in(html: str, settings) -> None:
+    """What a student sees: the plain message, no path, no exception text, no traceback."""
+    assert "Something went wrong on the server" in html
+    for detail in (str(settings.warehouse.parent), "/", "Traceback", "Error", "sha256", "does not match"):
+        assert detail not in html.replace("</", "<")
+
+
+def _tamper(settings) -> str:
+    path = registry.active_versions(settings)["classification"]["artifact_path"]
+    with open(path, "ab") as handle:
+        handle.write(b"tampered")
+    return path
+
+
+def test_a_tampered_model_shows_students_a_plain_message_and_logs_the_details(copy_of_trained, caplog):
+    path = _tamper(copy_of_trained)
+    with caplog.at_level(logging.ERROR, logger="studyrec_lib.app"):
+        student_app = StudentApp(copy_of_trained, environ={})
+    message, again = student_app.widget.children
+    _no_detail_in(message.value, copy_of_trained)
+    assert "studyrec-check-again" in again._dom_classes
+    assert path in caplog.text and "does not match" in caplog.text
+
+
+def test_a_model_tampered_while_the_page_is_open_shows_a_plain_message(copy_of_trained, caplog):
+    student_app = StudentApp(copy_of_trained, environ={})
+    try:
+        assert student_app.predict()["predicted_grade"]
+        path = _tamper(copy_of_trained)
+        registry.write_active_sidecar(copy_of_trained)  # the servers see a new activation and reload
+        time.sleep(0.01)
+        os.utime(registry.active_sidecar(copy_of_trained))
+        with caplog.at_level(logging.ERROR, logger="studyrec_lib.app"):
+            student_app.button.click()
+    finally:
+        student_app.close()
+    _no_detail_in(student_app.result.value, copy_of_trained)
+    assert path in caplog.text
+
+
+def test_an_unexpected_error_in_a_callback_shows_the_plain_message_not_a_traceback(app, monkeypatch, caplog,
+                                                                                    trained_settings):
+    def broken(_result):
+        raise RuntimeError(f"cannot render {trained_settings.warehouse}")
+
+    monkeypatch.setattr(app_module, "render_result", broken)
+    with caplog.at_level(logging.ERROR, logger="studyrec_lib.app"):
+        app.button.click()
+    _no_detail_in(app.result.value, trained_settings)
+    assert "Traceback" in caplog.text and str(trained_settings.warehouse) in caplog.text
+
+
+def test_build_app_that_cannot_start_shows_the_plain_message(tmp_path, monkeypatch, caplog):
+    def unavailable(*_args, **_kwargs):
+        raise OSError(f"{tmp_path}/warehouse.duckdb: Permission denied")
+
+    monkeypatch.setattr(app_module, "StudentApp", unavailable)
+    with caplog.at_level(logging.ERROR, logger="studyrec_lib.app"):
+        widget = build_app(warehouse=str(tmp_path / "warehouse.duckdb"), environ={})
+    assert not hasattr(widget, "app")
+    assert "Something went wrong on the server" in widget.value and str(tmp_path) not in widget.value
+    assert "Permission denied" in caplog.text

@@ -17,8 +17,15 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from studyrec_lib import warehouse
-from studyrec_lib.app_server import APP_NOTEBOOK, AppServerOptions, VoilaProcess, voila_command, voila_environment
+from studyrec_lib import registry, warehouse
+from studyrec_lib.app_server import (
+    APP_NOTEBOOK,
+    CELL_ERROR_MESSAGE,
+    AppServerOptions,
+    VoilaProcess,
+    voila_command,
+    voila_environment,
+)
 from studyrec_lib.config import ENV_RUNS, ENV_WAREHOUSE, PROJECT_ROOT, Settings, load_settings
 from studyrec_lib.predict import Predictor
 from studyrec_lib.schema import GRADES
@@ -223,7 +230,8 @@ def test_voila_command_serves_the_notebook_on_loopback_with_a_preheated_pool() -
     assert command[1] == str(APP_NOTEBOOK)
     for flag in ("--no-browser", "--Voila.ip=127.0.0.1", "--Voila.port=8123", "--preheat_kernel=True",
                  "--pool_size=3", "--MappingKernelManager.cull_interval=30",
-                 "--MappingKernelManager.cull_idle_timeout=600", "--MappingKernelManager.cull_connected=False"):
+                 "--MappingKernelManager.cull_idle_timeout=600", "--MappingKernelManager.cull_connected=False",
+                 "--show_tracebacks=False", f"--VoilaExecutor.cell_error_instruction={CELL_ERROR_MESSAGE}"):
         assert flag in command
     assert "--preheat_kernel=False" not in command
 
@@ -265,3 +273,41 @@ def test_voila_environment_defaults_to_this_process_environment(settings: Settin
     assert env["STUDYREC_TEST_MARKER"] == "kept"
     assert env[ENV_WAREHOUSE] == str(settings.warehouse)
     assert os.environ.get(ENV_WAREHOUSE) != env[ENV_WAREHOUSE]
+
+
+def _umask_of(pid: int) -> str:
+    status = Path(f"/proc/{pid}/status").read_text().splitlines()
+    return next(line.split()[1] for line in status if line.startswith("Umask:"))
+
+
+def test_a_broken_model_shows_a_plain_page_and_the_details_go_to_the_log(
+        page: Page, copy_of_trained: Settings, tmp_path: Path, free_port: Callable[[], int]) -> None:
+    """A kernel started for the page (no preheating), from a login shell's umask 022."""
+    previous = os.umask(0o022)
+    try:
+        server = start_voila(copy_of_trained, AppServerOptions(port=free_port(), preheat=False), tmp_path / "voila")
+    finally:
+        os.umask(previous)
+    try:
+        open_app(page, server.url)  # the form: the model is fine so far
+        path = registry.active_versions(copy_of_trained)["classification"]["artifact_path"]
+        with open(path, "ab") as handle:
+            handle.write(b"tampered")
+        registry.write_active_sidecar(copy_of_trained)  # an activation: the open page reloads the models
+        os.utime(registry.active_sidecar(copy_of_trained), ns=(time.time_ns(), time.time_ns() + 10**9))
+        page.locator(".studyrec-predict").click()
+        expect(page.locator(".studyrec-problem")).to_contain_text("Something went wrong on the server")
+        page.goto(server.url, wait_until="commit", timeout=UI_TIMEOUT_MS)  # a new page: no model loads at all
+        expect(page.locator(".studyrec-problem")).to_be_visible(timeout=UI_TIMEOUT_MS)
+        expect(page.locator(".studyrec-check-again")).to_be_visible()
+        page.locator(".studyrec-check-again").click()
+        expect(page.locator(".studyrec-problem")).to_be_visible()
+        text = page.locator("body").inner_text()
+        for detail in ("Traceback", "sha256", "does not match", str(tmp_path), "/"):
+            assert detail not in text
+        assert [_umask_of(process.pid) for process in server.tree()] == ["0077"] * len(server.tree())
+        assert len(server.tree()) >= 2  # Voila and the page's kernel
+    finally:
+        server.stop()
+    log = server.log()
+    assert path in log and "does not match" in log and "Traceback" in log

@@ -1,4 +1,6 @@
 import json
+import os
+import stat
 
 import numpy as np
 import pandas as pd
@@ -224,3 +226,14 @@ def test_open_row_predictions_are_logged_and_meet_their_outcomes_in_feedback(mod
     predicted = pd.Series(np.clip(regressor.predict(open_rows[STUDENT_TASK.features]), 0, 50).round(2),
                           index=pd.MultiIndex.from_frame(open_rows[["student_id", "subject"]]))
     assert report["mae"] == pytest.approx(float((predicted - truth.loc[predicted.index]).abs().mean()), abs=1e-3)
+
+
+def test_export_is_private_even_where_no_entry_point_set_the_umask(models, open_rows, tmp_path):
+    regressor, classifier = models
+    previous = os.umask(0o022)  # e.g. an analyst's kernel: files would be created 0644
+    try:
+        paths = at_risk.export(at_risk.find_at_risk(open_rows, regressor, classifier), tmp_path)
+    finally:
+        os.umask(previous)
+    assert {name: stat.S_IMODE(path.stat().st_mode) for name, path in paths.items()} == {"csv": 0o600,
+                                                                                        "xlsx": 0o600}

@@ -1,21 +1,25 @@
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
-from studyrec_lib import registry, warehouse
+from studyrec_lib import registry, security, warehouse
 from studyrec_lib.api import ApiConfig
-from studyrec_lib.config import PROJECT_ROOT, Settings
+from studyrec_lib.config import ENV_UMASK, PROJECT_ROOT, Settings
+from studyrec_lib.rate_limit import rate_limit_dir
 from studyrec_lib.security import ENV_BEHIND_PROXY, smoke_test
+from studyrec_lib.spool import spool_dir
 from studyrec_lib.tokens import create_token, sidecar
 
-CHECKS = {"bind", "tokens_hashed", "token_sidecar_private", "not_world_writable", "active_sidecar_matches_registry",
-          "artifacts_match_registry", "rate_limit_on", "debug_off"}
-ENV_TO_CLEAR = (ENV_BEHIND_PROXY, "STUDYREC_RATE_LIMIT", "STUDYREC_RATE_WINDOW_S", "STUDYREC_DEBUG")
+CHECKS = {"bind", "tokens_hashed", "files_private", "active_sidecar_matches_registry", "artifacts_match_registry",
+          "rate_limit_on", "debug_off"}
+ENV_TO_CLEAR = (ENV_BEHIND_PROXY, "STUDYREC_RATE_LIMIT", "STUDYREC_RATE_WINDOW_S", "STUDYREC_DEBUG", ENV_UMASK)
 
 
 @pytest.fixture(autouse=True)
@@ -104,33 +108,114 @@ def test_an_active_models_sidecar_naming_another_pickle_is_a_finding(own, tmp_pa
         [(t, e["version"], e["artifact_path"], e["artifact_sha256"]) for t, e in registry.active_versions(own).items()])
 
 
-def test_a_world_writable_active_models_sidecar_is_a_finding(own):
-    path = registry.active_sidecar(own)
+def _open_to_others(settings: Settings) -> str:
+    """The files_private finding's detail (the check must have failed)."""
+    report = smoke_test("127.0.0.1", settings, ApiConfig())
+    assert _findings(report) == ["files_private"], report["checks"]
+    return report["findings"][0]["detail"]
+
+
+def _first_run_file(settings: Settings) -> Path:
+    return next(path for path in sorted(settings.runs_dir.rglob("*")) if path.is_file())
+
+
+# (what to loosen, its mode): world-readable, group-readable, group- or world-writable files and folders.
+LOOSE = [
+    ("warehouse", 0o644), ("warehouse", 0o640), ("warehouse", 0o620), ("warehouse", 0o666),
+    ("wal", 0o604), ("tokens", 0o644), ("active", 0o646), ("spool", 0o755), ("spool_file", 0o644),
+    ("ratelimit", 0o770), ("runs", 0o755), ("run_folder", 0o750), ("run_file", 0o644), ("artifact", 0o646),
+]
+
+
+def _loosen(settings: Settings, what: str, mode: int) -> Path:
+    """Give one real path of the warehouse's family ``mode``; returns it."""
+    if what == "wal":
+        path = settings.warehouse.with_name(settings.warehouse.name + ".wal")
+        path.write_bytes(b"")
+    elif what == "spool_file":
+        path = spool_dir(settings) / "api-1-abcd.ready.jsonl"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text("{}\n")
+    else:
+        path = {"warehouse": settings.warehouse, "tokens": sidecar(settings),
+                "active": registry.active_sidecar(settings), "spool": spool_dir(settings),
+                "ratelimit": rate_limit_dir(settings), "runs": settings.runs_dir,
+                "run_folder": settings.runs_dir / "run-1", "run_file": _first_run_file(settings),
+                "artifact": Path(registry.active_versions(settings)["regression"]["artifact_path"])}[what]
+        if what in ("spool", "ratelimit"):
+            path.mkdir(exist_ok=True)
+    os.chmod(path, mode)
+    return path
+
+
+@pytest.mark.parametrize(("what", "mode"), LOOSE)
+def test_a_data_path_open_to_others_is_a_finding(own, what, mode):
     registry.read_active_sidecar(own)
-    os.chmod(path, 0o646)
+    path = _loosen(own, what, mode)
+    detail = _open_to_others(own)
+    assert f"{path} ({stat.filemode(path.stat().st_mode)})" in detail
+    assert "chmod go-rwx" in detail
+    os.chmod(path, 0o700 if path.is_dir() else 0o600)
+    assert smoke_test("127.0.0.1", own, ApiConfig())["ok"] is True
+
+
+@pytest.mark.parametrize("mode", [0o770, 0o757, 0o1777])
+def test_a_warehouse_folder_others_can_write_to_is_a_finding(own, mode):
+    os.chmod(own.warehouse.parent, mode)
+    try:
+        assert f"{own.warehouse.parent} (" in _open_to_others(own)
+    finally:
+        os.chmod(own.warehouse.parent, 0o700)
+
+
+def test_a_readable_warehouse_folder_is_not_a_finding(own):
+    os.chmod(own.warehouse.parent, 0o755)  # e.g. the project folder: it lists names, the files are private
+    assert smoke_test("127.0.0.1", own, ApiConfig())["ok"] is True
+
+
+def test_group_read_is_allowed_only_when_the_umask_allows_it(own, monkeypatch):
+    folder = own.runs_dir / "run-1"
+    os.chmod(folder, 0o750)
+    os.chmod(own.warehouse, 0o640)
+    assert "group to read" not in _open_to_others(own)
+    monkeypatch.setenv(ENV_UMASK, "027")
     report = smoke_test("127.0.0.1", own, ApiConfig())
-    assert _findings(report) == ["not_world_writable"]
-    assert str(path) in report["findings"][0]["detail"]
+    assert report["ok"] is True, report["findings"]
+    assert "the owner, and the group to read" in next(c for c in report["checks"] if c["check"] == "files_private"
+                                                       )["detail"]
+    os.chmod(own.warehouse, 0o660)  # never group-writable
+    detail = _open_to_others(own)
+    assert f"{own.warehouse} (-rw-rw----)" in detail and "chmod g-w,o-rwx" in detail
+    assert str(folder) not in detail
 
 
-def test_world_writable_warehouse_is_a_finding(own):
-    os.chmod(own.warehouse, 0o666)
-    report = smoke_test("127.0.0.1", own, ApiConfig())
-    assert _findings(report) == ["not_world_writable"]
-    assert str(own.warehouse) in report["findings"][0]["detail"]
+def test_links_in_the_runs_folder_are_not_followed(own, tmp_path):
+    outside = tmp_path / "outside"
+    (outside / "deep").mkdir(parents=True)
+    os.chmod(outside, 0o755)
+    (own.runs_dir / "link").symlink_to(outside, target_is_directory=True)
+    assert smoke_test("127.0.0.1", own, ApiConfig())["ok"] is True
 
 
-def test_world_writable_artifact_is_a_finding(own):
-    path = registry.active_versions(own)["regression"]["artifact_path"]
-    os.chmod(path, 0o646)
-    report = smoke_test("127.0.0.1", own, ApiConfig())
-    assert _findings(report) == ["not_world_writable"]
-    assert path in report["findings"][0]["detail"]
+def test_the_walk_is_bounded_and_says_so(own, monkeypatch):
+    folder = own.runs_dir / "many"
+    folder.mkdir()
+    for i in range(30):
+        (folder / f"f{i:02d}").write_text("")
+    monkeypatch.setattr(security, "MAX_PATHS_CHECKED", 10)
+    detail = next(c for c in smoke_test("127.0.0.1", own, ApiConfig())["checks"] if c["check"] == "files_private"
+                  )["detail"]
+    assert detail.startswith("10 data paths (stopped at 10 paths)")
 
 
-def test_readable_token_sidecar_is_a_finding(own):
-    os.chmod(sidecar(own), 0o644)
-    assert _findings(smoke_test("127.0.0.1", own, ApiConfig())) == ["token_sidecar_private"]
+def test_many_open_paths_are_listed_five_and_counted(own):
+    loose = [own.runs_dir / "run-1" / f"report-{i}.html" for i in range(8)]
+    for path in loose:
+        path.write_text("")
+        os.chmod(path, 0o644)
+    detail = _open_to_others(own)
+    assert sum(str(path) in detail for path in loose) == 5
+    assert " and 3 more" in detail
 
 
 def test_a_raw_token_in_the_table_is_a_finding(own):
@@ -154,8 +239,8 @@ def test_configuration_comes_from_the_environment(own, monkeypatch):
     assert _findings(smoke_test("127.0.0.1", own)) == ["rate_limit_on", "debug_off"]
 
 
-def _cli(settings: Settings, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ENV_TO_CLEAR}
+def _cli(settings: Settings, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    env = {**{k: v for k, v in os.environ.items() if k not in ENV_TO_CLEAR}, **(env or {})}
     env.update(STUDYREC_WAREHOUSE=str(settings.warehouse), STUDYREC_RUNS=str(settings.runs_dir))
     return subprocess.run([sys.executable, "-m", "studyrec_lib.cli", "security-smoke-test", *args], env=env,
                           capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=120)
@@ -167,6 +252,19 @@ def test_cli_strict_exits_1_on_a_public_bind(own):
     report = json.loads(done.stdout)
     assert report["ok"] is False
     assert _findings(report) == ["bind"]
+
+
+def test_cli_strict_exits_1_on_a_world_readable_warehouse(own):
+    os.chmod(own.warehouse, 0o644)
+    done = _cli(own, "--strict")
+    assert done.returncode == 1, done.stderr
+    assert _findings(json.loads(done.stdout)) == ["files_private"]
+
+
+def test_cli_refuses_a_umask_that_would_share_the_data(own):
+    done = _cli(own, "--strict", env={ENV_UMASK: "022"})
+    assert done.returncode == 2
+    assert "STUDYREC_UMASK='022' is not allowed" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_cli_strict_exits_0_on_loopback(own):

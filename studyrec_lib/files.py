@@ -1,0 +1,51 @@
+"""Who may read what StudyRec writes: the warehouse, sidecars, spools and run folders hold students' marks.
+
+The rule is the process umask (``config.configured_umask``), applied once by every entry point, so it covers
+every writer alike: DuckDB's own files (the .wal), papermill and nbconvert outputs, the library's writes and
+every child process (kernels, workers). Files meant to be opened by people get their mode set explicitly too,
+in case the library runs in a process no entry point prepared (an analyst's kernel).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from .config import configured_umask
+
+SHARED_BITS = 0o077  # what the group and other users may do; the owner's bits are never judged
+
+
+def apply_umask(umask: int | None = None) -> int:
+    """Set the process umask (default: the configured one) and return it; children inherit it."""
+    umask = configured_umask() if umask is None else umask
+    os.umask(umask)
+    return umask
+
+
+def file_mode(umask: int) -> int:
+    """The mode a new file gets under ``umask`` (0600 under 077)."""
+    return 0o666 & ~umask
+
+
+def make_private(path: Path, umask: int | None = None) -> Path:
+    """Give an existing file the mode a new one gets under the configured umask."""
+    os.chmod(path, file_mode(configured_umask() if umask is None else umask))
+    return path
+
+
+def excess_bits(mode: int, umask: int) -> int:
+    """Permission bits for the group or others that ``umask`` would have removed (0: as private as required)."""
+    return stat.S_IMODE(mode) & umask & SHARED_BITS
+
+
+def _symbolic(bits: int) -> str:
+    return "".join(letter for letter, bit in zip("rwx", (4, 2, 1), strict=True) if bits & bit)
+
+
+def chmod_hint(umask: int) -> str:
+    """The ``chmod`` symbolic mode that removes what ``umask`` forbids: ``go-rwx`` (077), ``g-w,o-rwx`` (027)."""
+    group, other = _symbolic(umask >> 3 & 7), _symbolic(umask & 7)
+    return f"go-{group}" if group == other else ",".join(f"{who}-{bits}" for who, bits in (("g", group),
+                                                                                          ("o", other)) if bits)
