@@ -117,6 +117,7 @@ def _train_steps(run: Run, n_folds: int, progress: bool, reason: str, summary: d
         "cv_brier_macro": registered["classification"]["cv_brier_macro"],
         "at_risk_rows": at_risk_rows,
         "training_rows": training["training_rows"],
+        "fit_warnings": training["fit_warnings"],
     })
 
 

@@ -1,3 +1,4 @@
+import warnings
 from contextlib import nullcontext
 
 import numpy as np
@@ -331,3 +332,40 @@ def test_another_data_sets_task_trains_on_its_own_columns_and_grades():
     assert ridge.out_of_fold.max() == 20
     assert set(other.baseline["numeric"]) == {"g1", "absences"}
     assert set(other.baseline["categorical"]) == {"school"}
+
+
+@pytest.fixture
+def unconverged_logistic(monkeypatch):
+    """Few candidates, one of them a logistic regression stopped after one iteration: a real ConvergenceWarning."""
+    regression, classification = train_module.regression_candidates, train_module.classification_candidates
+
+    def few_regressors(task, rows):
+        every = regression(task, rows)
+        return {name: every[name] for name in ("naive", "ridge")}
+
+    def few_classifiers(task, rows, marks_model):
+        every = classification(task, rows, marks_model)
+        return {"naive": every["naive"], "decision_tree": every["decision_tree"],
+                "logistic_regression": every["logistic_regression"].set_params(model__max_iter=1)}
+
+    monkeypatch.setattr(train_module, "regression_candidates", few_regressors)
+    monkeypatch.setattr(train_module, "classification_candidates", few_classifiers)
+
+
+@pytest.mark.parametrize("backend", ["default", "threading"])
+def test_a_fit_that_does_not_converge_is_recorded_for_its_candidate(frame, unconverged_logistic, backend):
+    filters_before, shown_before = list(warnings.filters), warnings.showwarning
+    with parallel_config(backend="threading") if backend == "threading" else nullcontext():
+        trained = train(frame, n_folds=3)
+    logistic = trained.classification.candidates["logistic_regression"]
+    convergence = [text for text in logistic.warnings if text.startswith("ConvergenceWarning: ")]
+    assert len(convergence) == 1  # three folds warned alike: recorded once
+    assert "failed to converge" in convergence[0] or "iterations" in convergence[0]
+    assert trained.classification.candidates["decision_tree"].warnings == []
+    assert trained.regression.candidates["ridge"].warnings == []
+    assert trained.fit_warnings()["classification"]["logistic_regression"] == logistic.warnings
+    assert "regression" not in trained.fit_warnings()
+    comparison = trained.classification.comparison().set_index("candidate")
+    assert comparison.loc["logistic_regression", "warnings"] == len(logistic.warnings)
+    assert comparison.loc["decision_tree", "warnings"] == 0
+    assert list(warnings.filters) == filters_before and warnings.showwarning is shown_before  # nothing leaks
