@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from joblib import parallel_config
+from sklearn.calibration import CalibratedClassifierCV
 
 from studyrec_lib import candidates, example_data
 from studyrec_lib import train as train_module
@@ -129,10 +130,6 @@ def test_the_chosen_models_are_the_best_and_beat_naive(result):
     assert calibration["considered"] is True
     assert calibration["method"] == "temperature"  # the example has more than two grades
     assert calibration["applied"] == clf.chosen.endswith("+temperature")
-    if calibration["applied"]:
-        assert calibration["brier_after"] < calibration["brier_before"]
-    else:
-        assert calibration["brier_after"] >= calibration["brier_before"]
     table = reg.comparison()
     assert table.loc[0, "candidate"] == reg.chosen
     assert bool(table.loc[0, "chosen"])
@@ -389,3 +386,49 @@ def test_a_fit_that_does_not_converge_is_recorded_for_its_candidate(frame, uncon
     assert comparison.loc["logistic_regression", "warnings"] == len(logistic.warnings)
     assert comparison.loc["decision_tree", "warnings"] == 0
     assert list(warnings.filters) == filters_before and warnings.showwarning is shown_before  # nothing leaks
+
+
+@pytest.fixture
+def only_candidate(monkeypatch):
+    """``only_candidate(name, **params)``: the naive candidates, ridge, and that classifier with those parameters."""
+    regression, classification = train_module.regression_candidates, train_module.classification_candidates
+    monkeypatch.setattr(train_module, "regression_candidates",
+                        lambda task, rows: {name: regression(task, rows)[name] for name in ("naive", "ridge")})
+
+    def choose(name: str, **params) -> None:
+        def candidates_(task, rows, marks_model):
+            every = classification(task, rows, marks_model)
+            return {"naive": every["naive"], name: every[name].set_params(**params)}
+
+        monkeypatch.setattr(train_module, "classification_candidates", candidates_)
+
+    return choose
+
+
+def test_calibration_is_applied_to_an_overconfident_model(frame, only_candidate):
+    """Boosting run far past what 720 noisy rows support is sure of grades it often gets wrong: a temperature
+    helps (measured CV Brier 0.177 -> 0.096)."""
+    only_candidate("hist_gradient_boosting", model__max_iter=200, model__learning_rate=0.5, model__min_samples_leaf=2)
+    trained = train(frame, n_folds=3).classification
+    calibration = trained.extra["calibration"]
+    assert calibration["applied"] is True
+    assert trained.chosen == "hist_gradient_boosting+temperature"
+    assert calibration["brier_after"] < calibration["brier_before"] - 0.02
+    assert trained.best.mean("brier_macro") == pytest.approx(calibration["brier_after"])
+    assert isinstance(trained.model, CalibratedClassifierCV)
+
+
+def test_calibration_is_not_applied_to_a_model_that_is_already_right_and_sure(only_candidate):
+    """The band is a step function of g1: an unpruned tree predicts every held-out band with probability 1."""
+    only_candidate("decision_tree", model__max_depth=None, model__min_samples_leaf=1)
+    rng = np.random.default_rng(8)
+    frame = pd.DataFrame({"pupil": np.arange(300), "g1": rng.integers(0, 21, 300).astype(float),
+                          "absences": rng.poisson(3, 300).astype(float), "school": rng.choice(["GP", "MS"], 300)})
+    frame["g3"] = frame["g1"]
+    frame["band"] = OTHER_TASK.grade_of_marks(frame, frame["g3"].to_numpy())
+    trained = train(frame, OTHER_TASK, n_folds=3).classification
+    assert trained.candidates["decision_tree"].mean("brier_macro") == 0.0
+    assert trained.extra["calibration"]["considered"] is True
+    assert trained.extra["calibration"]["applied"] is False
+    assert trained.chosen == "decision_tree"
+    assert not isinstance(trained.model, CalibratedClassifierCV)
