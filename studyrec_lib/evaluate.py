@@ -69,6 +69,14 @@ def cv_comparison(task_result: TaskResult) -> pd.DataFrame:
     return task_result.comparison().round(4)
 
 
+def fit_warnings_table(result: TrainingResult) -> pd.DataFrame:
+    """What the fits warned about (a ConvergenceWarning means that candidate's figures are suspect)."""
+    rows = [{"task": kind, "candidate": name, "chosen": name == getattr(result, kind).chosen, "warning": text}
+            for kind, candidates in result.fit_warnings().items()
+            for name, texts in candidates.items() for text in texts]
+    return pd.DataFrame(rows, columns=["task", "candidate", "chosen", "warning"])
+
+
 def plot_cv_comparison(result: TrainingResult) -> plt.Figure:
     figure, (left, right) = plt.subplots(1, 2, figsize=(13, 4))
     for axis, task_result, metric, label in ((left, result.regression, "rmse", "CV RMSE (lower is better)"),

@@ -51,12 +51,19 @@ def model_card(result: TrainingResult, training: dict) -> str:
         "## Limits",
         f"- Smallest grade class {imbalance['smallest_class']} has {imbalance['smallest_share']:.1%} of rows"
         + (" (severe imbalance: its scores are unreliable)." if imbalance["severe"] else "."),
+        *_warning_lines(result),
         "- The models know only the listed features; they cannot see illness, workload or teaching changes.",
         "- Predictions for subjects or mark ranges outside the training data are extrapolations.",
         "- Figures come from cross-validation on past students; monitor drift and feedback before trusting "
         "them on a new cohort.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _warning_lines(result: TrainingResult) -> list[str]:
+    """The chosen models' own fit warnings: a reader must know when a chosen fit did not converge."""
+    return [f"- Fitting the chosen {task_result.kind} model warned: {text}"
+            for task_result in (result.regression, result.classification) for text in task_result.best.warnings]
 
 
 def write_model_card(result: TrainingResult, training: dict, run_dir: Path) -> Path:

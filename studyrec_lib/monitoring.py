@@ -2,10 +2,11 @@
 
 ``studyrec monitor`` and ``studyrec feedback`` run ``notebooks/04_monitor.ipynb`` into a run folder
 (:func:`studyrec_lib.pipeline.run_monitor`); the notebook calls :func:`drift_section`,
-:func:`studyrec_lib.feedback.feedback_report` and :func:`decide_and_act`. A retrain is
-a normal training run (02_train + 03_evaluate) linked to the monitoring run by ``parent_run_id``; it
-activates only what passes the training quality gate. A file lock beside the warehouse keeps two
-retrains from running at once.
+:func:`studyrec_lib.feedback.feedback_report` and :func:`decide`. The job, not the notebook's kernel,
+starts the retrain decided on (:func:`studyrec_lib.pipeline.run_retrain`): a normal training run
+(02_train + 03_evaluate) with the job's configuration, linked to the monitoring run by ``parent_run_id``;
+it activates only what passes the training quality gate. A file lock beside the warehouse
+(:func:`retrain_lock`) keeps two retrains from running at once.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from . import warehouse
 from .config import Settings
 from .drift import DriftReport, compute_drift
 from .errors import StudyRecError
-from .pipeline import run_train
 
 FEATURES = ("semester", "subject", "assignment_marks", "quiz_marks", "attendance_percentage", "midterm_marks",
             "previous_cgpa")
@@ -125,30 +125,12 @@ def decide(drift: DriftReport | None, feedback: dict | None, auto_retrain: bool)
         reasons.append(f"feedback {feedback['status']}" + (": " + "; ".join(feedback["alerts"])
                                                           if feedback.get("alerts") else ""))
     retrain = bool(auto_retrain and drift is not None and drift.status == "drift")
+    if retrain:
+        reasons.append("retraining decided: `studyrec monitor --auto-retrain` starts a training run after this "
+                       "report (opened by hand: run `studyrec train`)")
     if drift is not None and drift.status == "drift" and not auto_retrain:
         reasons.append("retraining recommended: run `studyrec train` or monitor with --auto-retrain")
     return {"retrain": retrain, "reasons": reasons}
-
-
-def decide_and_act(settings: Settings, drift: DriftReport | None, feedback: dict | None, auto_retrain: bool,
-                   run_id: str | None) -> dict:
-    """Decide, and start the linked retrain when the decision says so (activation only past the gate)."""
-    decision = decide(drift, feedback, auto_retrain)
-    if not decision["retrain"]:
-        return decision
-    try:
-        with retrain_lock(settings):
-            train = run_train(settings, progress=False, reason="retrain", parent_run_id=run_id)
-    except RetrainBusy as busy:
-        decision["reasons"].append(str(busy))
-        decision["retrain_skipped"] = True
-        return decision
-    decision["retrain_run"] = {key: train.get(key) for key in ("run_id", "status", "error", "versions", "activated",
-                                                               "quality_gate", "folder")}
-    activated = train.get("activated") or {}
-    decision["reasons"].append(f"retrain run {train['run_id']} {train['status']}; "
-                               + (f"activated {activated}" if activated else "nothing activated"))
-    return decision
 
 
 def write_summary(run_dir: str | Path, drift: DriftReport | None, context: dict | None, feedback: dict | None,

@@ -18,6 +18,8 @@ from . import registry
 from .config import Settings, load_settings
 from .example_data import ensure_example_dataset
 from .ingest import file_sha256
+from .monitoring import RetrainBusy, retrain_lock
+from .notebook_config import settings_parameters
 from .run_index import write_index
 from .runs import Run, execute_notebook, finish_run, start_run
 from .train import CV_FOLDS
@@ -36,11 +38,10 @@ class StepFailed(Exception):
 
 
 def _execute(run: Run, notebook: str, params: dict, progress: bool) -> dict:
-    """Every notebook gets the run's identity and the warehouse it must use."""
-    settings = run.settings
+    """Every notebook gets the run's identity and the job's whole configuration."""
     parameters = {
         **params,
-        "warehouse": str(settings.warehouse),
+        **settings_parameters(run.settings),
         "run_id": run.run_id,
         "run_dir": str(run.folder),
     }
@@ -57,7 +58,7 @@ def _finish(run: Run, status: str, summary: dict, error: str | None = None) -> d
 
 
 def _ingest_params(path: str | Path | None, name: str | None, sheet: str | None, column_map: str | Path | None,
-                   strict: bool, force: bool, settings: Settings) -> dict:
+                   strict: bool, force: bool) -> dict:
     source = Path(path).expanduser().resolve() if path else ensure_example_dataset()
     return {
         "input_path": str(source),
@@ -66,7 +67,6 @@ def _ingest_params(path: str | Path | None, name: str | None, sheet: str | None,
         "column_map": str(Path(column_map).resolve()) if column_map else "",
         "strict": strict,
         "force": force,
-        "max_upload_mb": float(settings.max_upload_mb),
     }
 
 
@@ -117,6 +117,7 @@ def _train_steps(run: Run, n_folds: int, progress: bool, reason: str, summary: d
         "cv_brier_macro": registered["classification"]["cv_brier_macro"],
         "at_risk_rows": at_risk_rows,
         "training_rows": training["training_rows"],
+        "fit_warnings": training["fit_warnings"],
     })
 
 
@@ -142,7 +143,7 @@ def run_ingest(path: str | Path | None = None, name: str | None = None, sheet: s
                settings: Settings | None = None, progress: bool = True) -> dict:
     """Execute 01_ingest.ipynb on ``path`` (default: the example data set) in a new run folder."""
     settings = settings or load_settings()
-    params = _ingest_params(path, name, sheet, column_map, strict, force, settings)
+    params = _ingest_params(path, name, sheet, column_map, strict, force)
     run = start_run("ingest", params, settings, inputs=_inputs(params))
     return _run_steps(run, [partial(_ingest_step, run, params, progress)])
 
@@ -164,7 +165,7 @@ def run_pipeline(path: str | Path | None = None, name: str | None = None, sheet:
                  settings: Settings | None = None, n_folds: int = CV_FOLDS, progress: bool = True) -> dict:
     """01_ingest, 02_train, 03_evaluate in one run folder; stops at the first failing step."""
     settings = settings or load_settings()
-    params = _ingest_params(path, name, sheet, column_map, strict, force, settings)
+    params = _ingest_params(path, name, sheet, column_map, strict, force)
     run = start_run("pipeline", {**params, "n_folds": n_folds}, settings, inputs=_inputs(params))
     return _run_steps(run, [partial(_ingest_step, run, params, progress),
                             partial(_train_steps, run, n_folds, progress, "trained")])
@@ -175,9 +176,37 @@ def _inputs(params: dict) -> dict:
     return {"path": str(source), "sha256": file_sha256(source) if source.is_file() else None}
 
 
+def run_retrain(settings: Settings, parent_run_id: str) -> dict:
+    """A training run linked to the monitoring run that decided on it, unless another retrain holds the lock.
+
+    Returns what to add to that decision: the retrain's outcome (or that it was skipped) and a reason.
+    """
+    try:
+        with retrain_lock(settings):
+            train = run_train(settings, progress=False, reason="retrain", parent_run_id=parent_run_id)
+    except RetrainBusy as busy:
+        return {"retrain_skipped": True, "reasons": [str(busy)]}
+    activated = train.get("activated") or {}
+    return {
+        "retrain_run": {key: train.get(key) for key in ("run_id", "status", "error", "versions", "activated",
+                                                        "quality_gate", "folder")},
+        "reasons": [f"retrain run {train['run_id']} {train['status']}; "
+                    + (f"activated {activated}" if activated else "nothing activated")],
+    }
+
+
 def _monitor_step(run: Run, params: dict, progress: bool, summary: dict) -> None:
+    """04_monitor decides; this job starts the retrain it decided on (DESIGN: jobs start jobs, kernels do not)."""
     _execute(run, MONITOR_NOTEBOOK, params, progress)
-    summary.update(json.loads((run.folder / "monitor.json").read_text()))
+    monitor_json = run.folder / "monitor.json"
+    monitor = json.loads(monitor_json.read_text())
+    decision = monitor["decision"]
+    if decision["retrain"]:
+        outcome = run_retrain(run.settings, run.run_id)
+        decision["reasons"].extend(outcome.pop("reasons"))
+        decision.update(outcome)
+        monitor_json.write_text(json.dumps(monitor, indent=2, default=str))
+    summary.update(monitor)
 
 
 def run_monitor(settings: Settings | None = None, kind: str = "monitor", progress: bool = True, **params) -> dict:

@@ -105,6 +105,7 @@ def register_training(result: TrainingResult, data: TrainingData, run_dir: Path,
         "dataset_ids": data.dataset_ids, "data_sha256": data.sha256, "seconds": result.seconds,
         "chosen": {"regression": result.regression.chosen, "classification": result.classification.chosen},
         "training_state": str(state_path),
+        "fit_warnings": result.fit_warnings(),
     }
     (run_dir / "train.json").write_text(json.dumps(summary, indent=2, default=str))
     return summary

@@ -1,13 +1,18 @@
 """Every run is a folder: executed notebooks, parameters, summary, HTML report, provenance.
 
 A run is recorded in the warehouse's ``runs`` table when it starts and when it ends. A failed run
-keeps its folder and its error; only the notebooks' own library calls change anything else.
+keeps its folder and its error; only the notebooks' own library calls change anything else. A run
+records the process that started it (host, pid, start time), so a run whose process was killed is
+marked failed the next time runs are listed instead of staying "running" forever.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import os
 import secrets
+import socket
 import subprocess
 import sys
 import time
@@ -17,8 +22,13 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
+import psutil
+
 from . import warehouse
 from .config import NOTEBOOKS_DIR, PROJECT_ROOT, Settings, load_settings
+
+PROCESS_ENDED = "process ended without finishing"
+START_TIME_TOLERANCE_S = 0.05  # psutil's create_time is exact to a clock tick; a reused pid started later
 
 
 def new_run_id(kind: str) -> str:
@@ -83,6 +93,7 @@ def start_run(kind: str, params: dict, settings: Settings | None = None, inputs:
         "inputs": inputs or {},
         "warehouse": str(settings.warehouse),
         "parent_run_id": parent_run_id,
+        "process": _this_process(),
     }
     (folder / "provenance.json").write_text(json.dumps(provenance, indent=2, default=str))
     (folder / "packages.json").write_text(json.dumps(package_versions(), indent=2))
@@ -182,7 +193,59 @@ def latest_training_run_dir(settings: Settings | None = None) -> Path:
     return candidates[-1].parent
 
 
+def _this_process() -> dict:
+    """What tells this process apart from a later one that reuses its pid."""
+    return {"host": socket.gethostname(), "pid": os.getpid(), "started": psutil.Process().create_time()}
+
+
+def _process_gone(process: dict) -> bool:
+    """The recorded process no longer runs on this host: it ended, is a zombie, or its pid was reused.
+
+    A run started on another host (a shared warehouse) cannot be checked from here and counts as alive.
+    """
+    if process.get("host") != socket.gethostname():
+        return False
+    try:
+        current = psutil.Process(int(process["pid"]))
+        if current.status() == psutil.STATUS_ZOMBIE:
+            return True
+        started = current.create_time()
+    except psutil.NoSuchProcess:
+        return True
+    except psutil.Error:  # e.g. access denied: it exists
+        return False
+    return not math.isclose(started, float(process["started"]), abs_tol=START_TIME_TOLERANCE_S)
+
+
+def _recorded_process(folder: Path) -> dict | None:
+    try:
+        return json.loads((folder / "provenance.json").read_text()).get("process")
+    except (OSError, ValueError):  # a run from before processes were recorded, or a lost folder: no evidence
+        return None
+
+
+def mark_ended_runs(settings: Settings | None = None) -> list[str]:
+    """Mark failed every "running" run whose process is gone; the ids marked (persisted, so stable)."""
+    settings = settings or load_settings()
+    running = warehouse.query_frame("SELECT run_id, folder FROM runs WHERE status = 'running'", settings=settings)
+    ended = [(row.run_id, Path(row.folder)) for row in running.itertuples()
+             if (process := _recorded_process(Path(row.folder))) and _process_gone(process)]
+    if not ended:
+        return []
+    with warehouse.transaction(settings) as con:
+        for run_id, _ in ended:
+            con.execute("UPDATE runs SET status = 'failed', finished_at = ?, error = ? "
+                        "WHERE run_id = ? AND status = 'running'", [_utc_now(), PROCESS_ENDED, run_id])
+    for run_id, folder in ended:
+        summary = folder / "summary.json"
+        if folder.is_dir() and not summary.exists():  # the folder says so too, for whoever opens it
+            summary.write_text(json.dumps({"run_id": run_id, "status": "failed", "error": PROCESS_ENDED}, indent=2))
+    return [run_id for run_id, _ in ended]
+
+
 def list_runs(settings: Settings | None = None):
+    """Every run, oldest first; runs whose process was killed are marked failed first."""
+    mark_ended_runs(settings)
     return warehouse.query_frame(
         "SELECT run_id, kind, status, started_at, finished_at, folder, error FROM runs ORDER BY run_id",
         settings=settings,

@@ -22,7 +22,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.model_selection import StratifiedGroupKFold
 from threadpoolctl import threadpool_limits
 
-from . import metrics
+from . import fit_warnings, metrics
 from .candidates import (
     AVERAGE,
     LARGE_DATA_ROWS,
@@ -57,6 +57,7 @@ class CandidateResult:
     out_of_fold: np.ndarray  # predicted marks, or class probabilities (columns = classes)
     seconds: float
     first_fold_model: BaseEstimator | None = field(default=None, repr=False)
+    warnings: list[str] = field(default_factory=list)  # distinct, from every fit of this candidate
 
     def mean(self, metric: str) -> float:
         return float(np.mean(self.fold_scores[metric]))
@@ -83,7 +84,8 @@ class TaskResult:
         """Mean and std over folds of every metric, one row per candidate, best first."""
         rows = []
         for name, result in self.candidates.items():
-            row: dict[str, object] = {"candidate": name, "chosen": name == self.chosen, "fit_s": result.seconds}
+            row: dict[str, object] = {"candidate": name, "chosen": name == self.chosen, "fit_s": result.seconds,
+                                      "warnings": len(result.warnings)}
             for metric_name in result.fold_scores:
                 row[f"{metric_name}_mean"] = result.mean(metric_name)
                 row[f"{metric_name}_std"] = result.std(metric_name)
@@ -106,6 +108,12 @@ class TrainingResult:
     baseline: dict
     seconds: float = 0.0
 
+    def fit_warnings(self) -> dict[str, dict[str, list[str]]]:
+        """Per task, the candidates whose fits warned and what they said; empty when no fit warned."""
+        by_task = {task.kind: {name: c.warnings for name, c in task.candidates.items() if c.warnings}
+                   for task in (self.regression, self.classification)}
+        return {kind: candidates for kind, candidates in by_task.items() if candidates}
+
 
 def _folds(frame: pd.DataFrame, task: Task, n_folds: int) -> list[tuple[np.ndarray, np.ndarray]]:
     groups = frame[task.group_column].astype(str).to_numpy()
@@ -119,24 +127,29 @@ def _folds(frame: pd.DataFrame, task: Task, n_folds: int) -> list[tuple[np.ndarr
 
 
 def _fit_one(estimator: BaseEstimator, X: pd.DataFrame, y: np.ndarray, train: np.ndarray,
-             params: dict | None) -> tuple[BaseEstimator, float]:
+             params: dict | None) -> tuple[BaseEstimator, float, list[str]]:
+    """One fold's fit, its seconds, and the warnings it raised (a ConvergenceWarning says the fit is suspect)."""
     started = time.perf_counter()
     fold_params = {key: value[train] for key, value in (params or {}).items()}
     # One OpenMP/BLAS thread per fit: the folds already run side by side (the limit is per thread).
-    with warnings.catch_warnings(), threadpool_limits(1):
-        warnings.simplefilter("ignore", category=UserWarning)
+    with fit_warnings.recorded() as raised, threadpool_limits(1):
         model = clone(estimator).fit(X.iloc[train], y[train], **fold_params)
-    return model, time.perf_counter() - started
+    return model, time.perf_counter() - started, raised
+
+
+@dataclass
+class CrossFit:
+    """A candidate's fold models, the seconds their fits took in total, and the warnings they raised."""
+    models: list[BaseEstimator] = field(default_factory=list)
+    seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
 
 
 def _cross_fit(
     estimators: dict[str, BaseEstimator], X: pd.DataFrame, y: np.ndarray, folds: list,
     params: dict[str, dict] | None = None,
-) -> dict[str, tuple[list[BaseEstimator], float]]:
-    """Fit every (candidate, fold) pair in one parallel batch, so no core idles between candidates.
-
-    Returns the fold models of each candidate and the seconds their fits took in total.
-    """
+) -> dict[str, CrossFit]:
+    """Fit every (candidate, fold) pair in one parallel batch, so no core idles between candidates."""
     jobs = [(name, fold) for name in estimators for fold in range(len(folds))]
     # Small data: processes. Each fit is short and spends much of its time in Python under the GIL, so two
     # threads ran barely faster than one (bench_train: 9.5 s, one thread 10.2 s, processes 8.0 s with their
@@ -145,22 +158,32 @@ def _cross_fit(
     done = Parallel(n_jobs=N_JOBS, prefer=prefer)(
         delayed(_fit_one)(estimators[name], X, y, folds[fold][0], (params or {}).get(name)) for name, fold in jobs
     )
-    fitted: dict[str, tuple[list[BaseEstimator], float]] = {name: ([], 0.0) for name in estimators}
-    for (name, _), (model, seconds) in zip(jobs, done, strict=True):
-        models, total = fitted[name]
-        models.append(model)
-        fitted[name] = (models, total + seconds)
+    fitted = {name: CrossFit() for name in estimators}
+    for (name, _), (model, seconds, raised) in zip(jobs, done, strict=True):
+        fitted[name].models.append(model)
+        fitted[name].seconds += seconds
+        fitted[name].warnings = fit_warnings.summarised([*fitted[name].warnings, *raised])
     return fitted
 
 
+def _fit_final(estimator: BaseEstimator, X: pd.DataFrame, y: np.ndarray, chosen: CandidateResult,
+               **params) -> BaseEstimator:
+    """The chosen candidate fitted on all rows; its warnings join those of its fold fits."""
+    with fit_warnings.recorded() as raised:
+        model = clone(estimator).fit(X, y, **params)
+    chosen.warnings = fit_warnings.summarised([*chosen.warnings, *raised])
+    return model
+
+
 def _regression_result(name: str, predicted: np.ndarray, marks: np.ndarray, folds: list, task: Task,
-                       seconds: float, first_fold_model: BaseEstimator | None) -> CandidateResult:
+                       seconds: float, first_fold_model: BaseEstimator | None,
+                       raised: list[str]) -> CandidateResult:
     out_of_fold = np.clip(predicted, *task.marks_range)
     scores: dict[str, list[float]] = {"rmse": [], "mae": [], "r2": []}
     for _, test in folds:
         for metric_name, value in metrics.regression_scores(marks[test], out_of_fold[test]).items():
             scores[metric_name].append(value)
-    return CandidateResult(name, scores, out_of_fold, round(seconds, 2), first_fold_model)
+    return CandidateResult(name, scores, out_of_fold, round(seconds, 2), first_fold_model, raised)
 
 
 def best_regressor(results: dict[str, CandidateResult]) -> str:
@@ -177,23 +200,26 @@ def _regression(task: Task, X: pd.DataFrame, marks: np.ndarray, folds: list, pro
     candidates = regression_candidates(task, len(X))
     results: dict[str, CandidateResult] = {}
     unclipped: dict[str, np.ndarray] = {}
-    for name, (models, seconds) in _cross_fit(candidates, X, marks, folds).items():
+    for name, fit in _cross_fit(candidates, X, marks, folds).items():
         unclipped[name] = np.empty(len(X))
-        for model, (_, test) in zip(models, folds, strict=True):
+        for model, (_, test) in zip(fit.models, folds, strict=True):
             unclipped[name][test] = model.predict(X.iloc[test])
-        results[name] = _regression_result(name, unclipped[name], marks, folds, task, seconds, models[0])
+        results[name] = _regression_result(name, unclipped[name], marks, folds, task, fit.seconds, fit.models[0],
+                                           fit.warnings)
         progress(f"regression {name}: CV RMSE {results[name].mean('rmse'):.3f}")
     # The average's fold predictions are its members' (same folds, same seeds): no fits of its own.
     candidates[AVERAGE] = average_regressor(candidates)
     members = [name for name, _ in candidates[AVERAGE].estimators]
+    members_warnings = fit_warnings.summarised(w for name in members for w in results[name].warnings)
     results[AVERAGE] = _regression_result(AVERAGE, np.mean([unclipped[name] for name in members], axis=0), marks,
-                                          folds, task, sum(results[name].seconds for name in members), None)
+                                          folds, task, sum(results[name].seconds for name in members), None,
+                                          members_warnings)
     progress(f"regression {AVERAGE} of {len(members)}: CV RMSE {results[AVERAGE].mean('rmse'):.3f}")
     chosen = best_regressor(results)
     if results[chosen].first_fold_model is None:  # the evaluation's permutation importance needs one
         first_train = folds[0][0]
         results[chosen].first_fold_model = clone(candidates[chosen]).fit(X.iloc[first_train], marks[first_train])
-    model = clone(candidates[chosen]).fit(X, marks)
+    model = _fit_final(candidates[chosen], X, marks, results[chosen])
     beats = results[chosen].mean("rmse") < results[NAIVE].mean("rmse")
     return TaskResult("regression", results, chosen, model, "rmse", beats)
 
@@ -247,10 +273,10 @@ def _classification(
     results: dict[str, CandidateResult] = {}
     candidates = classification_candidates(task, len(X), marks_model)
     fitted = _cross_fit(candidates, X, grades, folds, params={"grade_from_marks": {"marks": marks}})
-    for name, (models, seconds) in fitted.items():
-        proba = _oof_proba(models, X, folds, classes)
+    for name, fit in fitted.items():
+        proba = _oof_proba(fit.models, X, folds, classes)
         results[name] = CandidateResult(name, _classification_scores(grades, proba, folds, classes), proba,
-                                        round(seconds, 2), models[0])
+                                        round(fit.seconds, 2), fit.models[0], fit.warnings)
         progress(f"classification {name}: CV weighted F1 {results[name].mean('f1_weighted'):.3f}")
     chosen = best_classifier(results)
     params = {"marks": marks} if chosen == "grade_from_marks" else {}
@@ -262,8 +288,8 @@ def _classification(
     final_estimator = candidates[chosen]
     if calibration["considered"]:
         calibrated = calibrated_classifier(candidates[chosen], classes)
-        models, seconds = _cross_fit({chosen: calibrated}, X, grades, folds, params={chosen: params})[chosen]
-        proba = _oof_proba(models, X, folds, classes)
+        fit = _cross_fit({chosen: calibrated}, X, grades, folds, params={chosen: params})[chosen]
+        proba = _oof_proba(fit.models, X, folds, classes)
         scores = _classification_scores(grades, proba, folds, classes)
         before, after = results[chosen].mean("brier_macro"), float(np.mean(scores["brier_macro"]))
         calibration.update(brier_before=before, brier_after=after)
@@ -272,9 +298,9 @@ def _classification(
             calibration["applied"] = True
             final_estimator = calibrated
             name = f"{chosen}+{calibration['method']}"
-            results[name] = CandidateResult(name, scores, proba, round(seconds, 2), models[0])
+            results[name] = CandidateResult(name, scores, proba, round(fit.seconds, 2), fit.models[0], fit.warnings)
             chosen = name
-    model = clone(final_estimator).fit(X, grades, **params)
+    model = _fit_final(final_estimator, X, grades, results[chosen], **params)
     beats = results[chosen].mean("f1_weighted") > results[NAIVE].mean("f1_weighted")
     return TaskResult("classification", results, chosen, model, "f1_weighted", beats,
                       extra={"calibration": calibration})

@@ -1,3 +1,5 @@
+import copy
+
 import numpy as np
 import pytest
 
@@ -59,3 +61,20 @@ def test_interval_coverage_table_ends_with_the_mean(result):
 def test_plots_have_their_panels(result):
     assert len(evaluate.plot_cv_comparison(result).axes) == 2
     assert "ECE" in evaluate.plot_reliability(result).axes[0].get_title()
+
+
+def _warned(result, candidate: str, text: str):
+    """A copy of the result whose classification ``candidate`` recorded ``text`` while fitting."""
+    warned = copy.deepcopy(result)
+    warned.classification.candidates[candidate].warnings = [text]
+    return warned
+
+
+def test_fit_warnings_table_lists_what_each_candidate_warned(result):
+    assert evaluate.fit_warnings_table(result).empty  # the example data fits cleanly
+    chosen = result.classification.chosen
+    table = evaluate.fit_warnings_table(_warned(result, chosen, "ConvergenceWarning: lbfgs failed to converge"))
+    assert table.to_dict("records") == [{"task": "classification", "candidate": chosen, "chosen": True,
+                                         "warning": "ConvergenceWarning: lbfgs failed to converge"}]
+    other = evaluate.fit_warnings_table(_warned(result, "naive", "UserWarning: x"))
+    assert other["chosen"].tolist() == [chosen == "naive"]

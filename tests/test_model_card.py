@@ -1,3 +1,5 @@
+import copy
+
 import pytest
 
 from studyrec_lib import example_data, model_card, registration
@@ -70,3 +72,13 @@ def test_write_model_card(result, card, tmp_path):
                                        tmp_path)
     assert path == tmp_path / "model_card.md"
     assert path.read_text(encoding="utf-8") == card
+
+
+def test_card_names_the_warnings_of_the_chosen_models_fits(result, card):
+    assert "warned" not in card
+    warned = copy.deepcopy(result)
+    warned.classification.best.warnings = ["ConvergenceWarning: lbfgs failed to converge"]
+    warned.classification.candidates["naive"].warnings = ["UserWarning: not chosen, not on the card"]
+    text = model_card.model_card(warned, {**TRAINING, "quality_gate": registration.quality_gate(warned)})
+    assert "- Fitting the chosen classification model warned: ConvergenceWarning: lbfgs failed to converge" in text
+    assert "not chosen" not in text

@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 import subprocess
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -17,12 +18,11 @@ from studyrec_lib.monitoring import (
     active_baseline,
     current_rows,
     decide,
-    decide_and_act,
     history,
     invalid_share,
     retrain_lock,
 )
-from studyrec_lib.pipeline import run_monitor
+from studyrec_lib.pipeline import run_monitor, run_retrain
 from studyrec_lib.registration import register_training
 from studyrec_lib.shifted_data import shift_frame
 from studyrec_lib.spool import PredictionSpool, new_record
@@ -104,8 +104,16 @@ def test_too_few_rows_are_insufficient_samples_and_nothing_is_retrained(monitore
     assert {t: r["version"] for t, r in registry.active_versions(settings).items()} == versions
 
 
-def test_shifted_data_with_auto_retrain_trains_links_and_activates_past_the_gate(monitored, tmp_path):
+def _project_runs() -> set[str]:
+    folder = PROJECT_ROOT / "runs"
+    return {path.name for path in folder.iterdir()} if folder.is_dir() else set()
+
+
+def test_shifted_data_with_auto_retrain_trains_links_and_activates_past_the_gate(monitored, tmp_path, monkeypatch):
     settings, old_versions = monitored
+    decoy = tmp_path / "environment-runs"  # the configured folder wins over the environment, as in the CLI
+    monkeypatch.setenv("STUDYREC_RUNS", str(decoy))
+    project_runs = _project_runs()
     shifted = shift_frame(example_data.generate(students=12, seed=23), {"attendance_percentage": -1.5},
                           new_subject="Robotics", new_subject_share=0.2, seed=23)
     _upload(settings, shifted, tmp_path / "shifted.csv")
@@ -116,7 +124,13 @@ def test_shifted_data_with_auto_retrain_trains_links_and_activates_past_the_gate
     alerted = {row["feature"] for row in drift["features"] if row["alert"]}
     assert "attendance_percentage" in alerted and "subject" in alerted
     retrain = summary["decision"]["retrain_run"]
-    assert retrain["status"] == "succeeded"
+    assert retrain["status"] == "succeeded", retrain["error"]
+    # The retrain's run folder lands in the configured runs folder, and nowhere else.
+    assert Path(retrain["folder"]).parent == settings.runs_dir
+    assert (settings.runs_dir / retrain["run_id"] / "02_train.html").is_file()
+    assert _project_runs() == project_runs and not decoy.exists()
+    monitor_json = json.loads((settings.runs_dir / summary["run_id"] / "monitor.json").read_text())
+    assert monitor_json["decision"]["retrain_run"]["run_id"] == retrain["run_id"]
     runs = _runs(settings).set_index("run_id")
     assert runs.loc[retrain["run_id"], "kind"] == "train"
     assert runs.loc[retrain["run_id"], "parent_run_id"] == summary["run_id"]  # linked to the monitor run
@@ -149,9 +163,10 @@ def test_a_held_retrain_lock_skips_the_second_retrain(monitored, tmp_path):
     with retrain_lock(settings):
         with pytest.raises(RetrainBusy), retrain_lock(settings):
             pass
-        decision = decide_and_act(settings, report, None, auto_retrain=True, run_id="monitor-x")
-    assert decision["retrain"] is True and decision["retrain_skipped"] is True
-    assert "another retrain is running" in decision["reasons"][-1]
+        assert decide(report, None, auto_retrain=True)["retrain"] is True
+        outcome = run_retrain(settings, parent_run_id="monitor-x")
+    assert outcome["retrain_skipped"] is True and "retrain_run" not in outcome
+    assert "another retrain is running" in outcome["reasons"][-1]
     assert _runs(settings).empty  # no training run was started
     assert {t: r["version"] for t, r in registry.active_versions(settings).items()} == versions
     with retrain_lock(settings):  # released again

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from studyrec_lib import example_data, warehouse
+from studyrec_lib.notebook_config import settings_parameters
 from studyrec_lib.pipeline import run_ingest
 
 
@@ -25,6 +26,8 @@ def test_ingest_run_executes_the_notebook_into_a_run_folder(settings, tmp_path):
     assert provenance["inputs"]["sha256"] == summary["sha256"]
     executed = nbformat.read(folder / "01_ingest.ipynb", as_version=4)
     assert any("injected-parameters" in c.metadata.get("tags", []) for c in executed.cells)
+    # The notebook got the job's whole configuration, not only the warehouse.
+    assert settings_parameters(settings).items() <= executed.metadata["papermill"]["parameters"].items()
     html = (folder / "01_ingest.html").read_text()
     assert "rows loaded" in html and "240" in html
     assert "data:image/png" in html  # the distribution plots

@@ -1,3 +1,4 @@
+import copy
 import json
 import shutil
 
@@ -252,3 +253,13 @@ def test_registered_table_has_one_row_per_task(registered):
     assert (table.loc[0, "model_value"] < table.loc[0, "naive_value"])
     assert (table.loc[1, "model_value"] > table.loc[1, "naive_value"])
     assert table.loc[0, "model"] == summary["chosen"]["regression"]
+
+
+def test_the_summary_keeps_each_candidates_fit_warnings(trained, settings):
+    result, data = trained
+    warned = copy.deepcopy(result)
+    warned.classification.candidates["logistic_regression"].warnings = ["ConvergenceWarning: lbfgs failed"]
+    summary = registration.register_training(warned, data, settings.runs_dir / "run-w", "run-w", settings=settings)
+    expected = {"classification": {"logistic_regression": ["ConvergenceWarning: lbfgs failed"]}}
+    assert summary["fit_warnings"] == expected
+    assert json.loads((settings.runs_dir / "run-w" / "train.json").read_text())["fit_warnings"] == expected

@@ -1,11 +1,13 @@
+import warnings
 from contextlib import nullcontext
 
 import numpy as np
 import pandas as pd
 import pytest
 from joblib import parallel_config
+from sklearn.calibration import CalibratedClassifierCV
 
-from studyrec_lib import candidates, example_data, metrics
+from studyrec_lib import candidates, example_data
 from studyrec_lib import train as train_module
 from studyrec_lib.student_folds import by_student
 from studyrec_lib.tasks import STUDENT_TASK, Task
@@ -25,6 +27,10 @@ REGRESSION_CANDIDATES = {"naive", "ridge", "decision_tree", "hist_gradient_boost
                          "gradient_boosting"}
 CLASSIFICATION_CANDIDATES = {"naive", "logistic_regression", "decision_tree", "hist_gradient_boosting",
                              "grade_from_marks", "random_forest", "gradient_boosting"}
+
+
+OLD_SYSTEM_BANDS = (("A+", 80), ("A", 75), ("A-", 70), ("B+", 65), ("B", 60), ("C+", 55), ("C", 50), ("D", 40),
+                    ("F", 0))
 
 
 @pytest.fixture(scope="module")
@@ -124,10 +130,6 @@ def test_the_chosen_models_are_the_best_and_beat_naive(result):
     assert calibration["considered"] is True
     assert calibration["method"] == "temperature"  # the example has more than two grades
     assert calibration["applied"] == clf.chosen.endswith("+temperature")
-    if calibration["applied"]:
-        assert calibration["brier_after"] < calibration["brier_before"]
-    else:
-        assert calibration["brier_after"] >= calibration["brier_before"]
     table = reg.comparison()
     assert table.loc[0, "candidate"] == reg.chosen
     assert bool(table.loc[0, "chosen"])
@@ -168,16 +170,32 @@ def test_interval_coverage_is_close_to_its_level(result):
     assert 0.8 <= interval["coverage"] <= 0.97
     assert len(interval["coverage_by_fold"]) == 3
     assert interval["coverage"] == pytest.approx(np.mean(interval["coverage_by_fold"]))
-    residuals = np.abs(result.frame["final_marks"].to_numpy() - result.regression.best.out_of_fold)
-    assert interval["half_width"] == metrics.conformal_quantile(residuals, 0.9)
-    assert np.mean(residuals <= interval["half_width"]) >= 0.9
+
+
+def test_the_interval_covers_its_level_of_students_it_never_saw(result):
+    """Measured on a fresh cohort (100 new students), not on the residuals that defined the half-width."""
+    fresh = example_data.generate(students=100, seed=77)
+    predicted = np.clip(result.regression.model.predict(fresh[list(STUDENT_TASK.features)]), *STUDENT_TASK.marks_range)
+    covered = np.abs(fresh["final_marks"].to_numpy() - predicted) <= result.interval["half_width"]
+    assert 0.86 <= covered.mean() <= 0.96  # 0.911 measured; a half-width for 80% covers 0.825
+    assert abs(result.interval["coverage"] - covered.mean()) < 0.04  # the cross-validated estimate is honest
 
 
 def test_grade_and_marks_predictions_cohere(result):
     coherence = result.coherence
     assert set(coherence["by_candidate"]) == set(result.classification.candidates)
     assert coherence["disagreement_rate"] == coherence["by_candidate"][result.classification.chosen]
-    assert 0 <= coherence["disagreement_rate"] <= 1
+    # Computed here from the old system's rule (DESIGN.md): total = assignment + 5 x attendance/100 + quiz +
+    # midterm + final, graded by its bands; the predicted final read as a mark recorded to 0.1, as the data is.
+    frame = result.frame
+    assert np.allclose(frame["final_marks"] * 10, np.round(frame["final_marks"] * 10))
+    final = np.floor(result.regression.best.out_of_fold * 10 + 0.5) / 10
+    totals = (frame["assignment_marks"] + 5 * frame["attendance_percentage"] / 100 + frame["quiz_marks"]
+              + frame["midterm_marks"] + final)
+    grade_of_total = np.array([next(grade for grade, low in OLD_SYSTEM_BANDS if total >= low) for total in totals])
+    for name, candidate in result.classification.candidates.items():
+        most_probable = result.classes[np.argmax(candidate.out_of_fold, axis=1)]
+        assert coherence["by_candidate"][name] == pytest.approx(np.mean(most_probable != grade_of_total)), name
     assert coherence["by_candidate"]["grade_from_marks"] < 0.1
     assert coherence["by_candidate"]["naive"] > coherence["by_candidate"]["grade_from_marks"]
 
@@ -331,3 +349,86 @@ def test_another_data_sets_task_trains_on_its_own_columns_and_grades():
     assert ridge.out_of_fold.max() == 20
     assert set(other.baseline["numeric"]) == {"g1", "absences"}
     assert set(other.baseline["categorical"]) == {"school"}
+
+
+@pytest.fixture
+def unconverged_logistic(monkeypatch):
+    """Few candidates, one of them a logistic regression stopped after one iteration: a real ConvergenceWarning."""
+    regression, classification = train_module.regression_candidates, train_module.classification_candidates
+
+    def few_regressors(task, rows):
+        every = regression(task, rows)
+        return {name: every[name] for name in ("naive", "ridge")}
+
+    def few_classifiers(task, rows, marks_model):
+        every = classification(task, rows, marks_model)
+        return {"naive": every["naive"], "decision_tree": every["decision_tree"],
+                "logistic_regression": every["logistic_regression"].set_params(model__max_iter=1)}
+
+    monkeypatch.setattr(train_module, "regression_candidates", few_regressors)
+    monkeypatch.setattr(train_module, "classification_candidates", few_classifiers)
+
+
+@pytest.mark.parametrize("backend", ["default", "threading"])
+def test_a_fit_that_does_not_converge_is_recorded_for_its_candidate(frame, unconverged_logistic, backend):
+    filters_before, shown_before = list(warnings.filters), warnings.showwarning
+    with parallel_config(backend="threading") if backend == "threading" else nullcontext():
+        trained = train(frame, n_folds=3)
+    logistic = trained.classification.candidates["logistic_regression"]
+    convergence = [text for text in logistic.warnings if text.startswith("ConvergenceWarning: ")]
+    assert len(convergence) == 1  # three folds warned alike: recorded once
+    assert "failed to converge" in convergence[0] or "iterations" in convergence[0]
+    assert trained.classification.candidates["decision_tree"].warnings == []
+    assert trained.regression.candidates["ridge"].warnings == []
+    assert trained.fit_warnings()["classification"]["logistic_regression"] == logistic.warnings
+    assert "regression" not in trained.fit_warnings()
+    comparison = trained.classification.comparison().set_index("candidate")
+    assert comparison.loc["logistic_regression", "warnings"] == len(logistic.warnings)
+    assert comparison.loc["decision_tree", "warnings"] == 0
+    assert list(warnings.filters) == filters_before and warnings.showwarning is shown_before  # nothing leaks
+
+
+@pytest.fixture
+def only_candidate(monkeypatch):
+    """``only_candidate(name, **params)``: the naive candidates, ridge, and that classifier with those parameters."""
+    regression, classification = train_module.regression_candidates, train_module.classification_candidates
+    monkeypatch.setattr(train_module, "regression_candidates",
+                        lambda task, rows: {name: regression(task, rows)[name] for name in ("naive", "ridge")})
+
+    def choose(name: str, **params) -> None:
+        def candidates_(task, rows, marks_model):
+            every = classification(task, rows, marks_model)
+            return {"naive": every["naive"], name: every[name].set_params(**params)}
+
+        monkeypatch.setattr(train_module, "classification_candidates", candidates_)
+
+    return choose
+
+
+def test_calibration_is_applied_to_an_overconfident_model(frame, only_candidate):
+    """Boosting run far past what 720 noisy rows support is sure of grades it often gets wrong: a temperature
+    helps (measured CV Brier 0.177 -> 0.096)."""
+    only_candidate("hist_gradient_boosting", model__max_iter=200, model__learning_rate=0.5, model__min_samples_leaf=2)
+    trained = train(frame, n_folds=3).classification
+    calibration = trained.extra["calibration"]
+    assert calibration["applied"] is True
+    assert trained.chosen == "hist_gradient_boosting+temperature"
+    assert calibration["brier_after"] < calibration["brier_before"] - 0.02
+    assert trained.best.mean("brier_macro") == pytest.approx(calibration["brier_after"])
+    assert isinstance(trained.model, CalibratedClassifierCV)
+
+
+def test_calibration_is_not_applied_to_a_model_that_is_already_right_and_sure(only_candidate):
+    """The band is a step function of g1: an unpruned tree predicts every held-out band with probability 1."""
+    only_candidate("decision_tree", model__max_depth=None, model__min_samples_leaf=1)
+    rng = np.random.default_rng(8)
+    frame = pd.DataFrame({"pupil": np.arange(300), "g1": rng.integers(0, 21, 300).astype(float),
+                          "absences": rng.poisson(3, 300).astype(float), "school": rng.choice(["GP", "MS"], 300)})
+    frame["g3"] = frame["g1"]
+    frame["band"] = OTHER_TASK.grade_of_marks(frame, frame["g3"].to_numpy())
+    trained = train(frame, OTHER_TASK, n_folds=3).classification
+    assert trained.candidates["decision_tree"].mean("brier_macro") == 0.0
+    assert trained.extra["calibration"]["considered"] is True
+    assert trained.extra["calibration"]["applied"] is False
+    assert trained.chosen == "decision_tree"
+    assert not isinstance(trained.model, CalibratedClassifierCV)
