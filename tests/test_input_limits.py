@@ -186,3 +186,23 @@ def test_a_hostile_file_is_a_refusal_with_a_small_report_and_an_unchanged_wareho
 def test_the_limits_are_documented_where_they_are_defined():
     assert input_limits.__doc__ and "refused" in input_limits.__doc__
     assert len(COLUMNS) <= MAX_COLUMNS and MAX_CELL_CHARS >= validate.MAX_TEXT_LENGTH
+
+
+@pytest.mark.parametrize("prefix", ["", "x:"])
+def test_a_tall_sheet_is_counted_in_its_xml_before_openpyxl_opens_the_workbook(make_file, monkeypatch, prefix):
+    monkeypatch.setattr(reading, "MAX_SHEET_ROWS", 5)
+
+    def prefixed(name: str, data: bytes) -> bytes:
+        if name != "xl/worksheets/sheet1.xml" or not prefix:
+            return data
+        return data.replace(b"<row ", b"<x:row ").replace(b"</row>", b"</x:row>")
+
+    def no_openpyxl(*_args, **_kwargs):
+        raise AssertionError("openpyxl opened a workbook that the row count refuses")
+
+    tall = make_file("tall.xlsx", xlsx([list(COLUMNS), *[[f"S{i}", *XLSX_ROW[1:]] for i in range(6)]], prefixed))
+    monkeypatch.setattr(openpyxl, "load_workbook", no_openpyxl)
+    with pytest.raises(FileRefused, match="more than 5 rows"):
+        reading._check_workbook_bounds(tall, None)
+    fits = make_file("fits.xlsx", xlsx([list(COLUMNS), *[[f"S{i}", *XLSX_ROW[1:]] for i in range(5)]], prefixed))
+    reading._check_workbook_bounds(fits, None)
