@@ -2,6 +2,8 @@
 """Ingest throughput: validate + load as a library call (no kernel start), against a row-wise baseline.
 
 Prints JSON lines. Targets (issue 2): 2,880 rows under 0.3 s; 1,000,000 rows under 5 s on 2 cores.
+Issue 18: each hostile file (``hostile_files.py``) is refused in under 10 s with under 1 GB peak memory,
+measured in a fresh process per file (time and peak RSS of that process, which imports the library).
 The baseline is what the old system did in spirit: pandas row-wise validation (iterrows) and one
 sqlite INSERT per row, measured on the same file in the same run (on a prefix, reported as rows/s).
 """
@@ -12,6 +14,8 @@ import argparse
 import json
 import sqlite3
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -76,11 +80,54 @@ def baseline_rowwise(path: Path, rows: int) -> float:
     return time.perf_counter() - started
 
 
+HOSTILE_RUNNER = """
+import json, resource, sys, time
+from pathlib import Path
+from studyrec_lib.config import load_settings
+from studyrec_lib.ingest import ingest_file
+folder = Path(sys.argv[2])
+settings = load_settings(warehouse=folder / "w.duckdb", runs_dir=folder / "runs")
+started = time.perf_counter()
+result = ingest_file(sys.argv[1], settings=settings, run_dir=folder / "run", progress=None)
+seconds = time.perf_counter() - started
+report = sum(p.stat().st_size for p in (folder / "run").iterdir())
+print(json.dumps({"status": result.summary.status, "seconds": round(seconds, 2),
+                  "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+                  "report_bytes": report, "message": result.summary.message[:160]}))
+"""
+
+
+EXPECTED_STATUS = {"declared_dimension": "loaded"}  # its one row is valid once the declared size is ignored
+
+
+def hostile_files() -> None:
+    """Each hostile file ingested in its own process: status, seconds, peak RSS, the report's size."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import hostile_files as hostile
+
+    for name in hostile.BUILDERS:
+        path = hostile.build(name, DATA_DIR / "hostile")
+        with tempfile.TemporaryDirectory() as tmp:
+            started = time.perf_counter()
+            done = subprocess.run([sys.executable, "-c", HOSTILE_RUNNER, str(path), tmp], capture_output=True,
+                                  text=True, timeout=600)
+            wall = time.perf_counter() - started
+        figures = json.loads(done.stdout) if done.returncode == 0 else {"error": done.stderr[-300:]}
+        print(json.dumps({"benchmark": f"hostile_{name}", "file_mb": round(path.stat().st_size / 2**20, 2),
+                          **figures, "process_wall_s": round(wall, 2), "target_s": 10, "target_rss_mb": 1024,
+                          "met": done.returncode == 0 and figures["status"] == EXPECTED_STATUS.get(name, "refused")
+                          and figures["seconds"] < 10 and figures["peak_rss_mb"] < 1024}))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--baseline-rows", type=int, default=100_000)
+    parser.add_argument("--hostile-only", action="store_true", help="only the hostile files of issue 18")
     args = parser.parse_args()
+    hostile_files()
+    if args.hostile_only:
+        return
 
     small = time_ingest(dataset(2_880), repeats=7)
     print(json.dumps({

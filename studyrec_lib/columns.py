@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import FileRefused
+from .input_limits import echo, echo_list
 from .schema import COLUMNS, OUTCOME_COLUMNS
 
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -74,8 +75,8 @@ def match_columns(source: str, headers: list[str], column_map: dict[str, str] | 
     if missing_from_file:
         raise FileRefused(
             source,
-            f"the column map names headers that are not in the file: {missing_from_file}.",
-            f"Headers found: {headers}.",
+            f"the column map names headers that are not in the file: {echo_list(missing_from_file)}.",
+            f"Headers found: {echo_list(headers)}.",
         )
     positions: dict[str, int] = {}
     ignored: list[str] = []
@@ -88,7 +89,7 @@ def match_columns(source: str, headers: list[str], column_map: dict[str, str] | 
             first = headers[positions[canonical]]
             raise FileRefused(
                 source,
-                f"columns {first!r} and {header!r} both map to {canonical!r}.",
+                f"columns {echo(first)!r} and {echo(header)!r} both map to {canonical!r}.",
                 "Remove one, or say which is meant with --column-map FILE.json.",
             )
         positions[canonical] = position
@@ -100,7 +101,7 @@ def match_columns(source: str, headers: list[str], column_map: dict[str, str] | 
     if missing:
         raise FileRefused(
             source,
-            f"required columns are missing: {missing}. Headers found: {headers}.",
+            f"required columns are missing: {missing}. Headers found: {echo_list(headers)}.",
             "Rename the headers, or map them with --column-map FILE.json "
             '(e.g. {"Roll": "student_id"}).',
         )

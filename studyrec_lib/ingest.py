@@ -21,6 +21,7 @@ from . import warehouse
 from .columns import load_column_map, match_columns
 from .config import Settings, load_settings
 from .errors import FileRefused
+from .input_limits import MAX_REJECTED_ROWS_DETAIL, echo, echo_list
 from .reading import read_table
 from .validate import ValidationResult, validate_rows
 
@@ -146,7 +147,7 @@ def _count(summary: IngestSummary, validation: ValidationResult) -> None:
 
 def _first_rejects(rejects: pd.DataFrame, limit: int = 3) -> str:
     lines = [
-        f"row {r.source_row}, column {r.column_name or '(whole row)'}: {r.rule} (value {r.raw_value!r})"
+        f"row {r.source_row}, column {r.column_name or '(whole row)'}: {r.rule} (value {echo(r.raw_value)!r})"
         for r in rejects.head(limit).itertuples()
     ]
     return "; ".join(lines)
@@ -172,6 +173,9 @@ def _decide(result: IngestResult, strict: bool) -> None:
     warnings = summary.warnings
     if summary.rows_rejected:
         warnings.append(f"{summary.rows_rejected} rows rejected; see the rejected rows and their rules.")
+    if summary.rows_rejected > MAX_REJECTED_ROWS_DETAIL:
+        warnings.append(f"the rules broken are kept for the first {MAX_REJECTED_ROWS_DETAIL:,} rejected rows only; "
+                        "the counts are exact.")
     if summary.rows_valid < MIN_ROWS_FOR_A_MODEL:
         warnings.append(
             f"only {summary.rows_valid} valid rows: a model trained on this data alone will be weak "
@@ -185,7 +189,7 @@ def _decide(result: IngestResult, strict: bool) -> None:
     if summary.encoding in ("cp1252", "latin-1"):
         warnings.append(f"the file is not UTF-8; it was read as {summary.encoding}.")
     if summary.ignored_columns:
-        warnings.append(f"columns not used: {summary.ignored_columns}.")
+        warnings.append(f"columns not used: {echo_list(summary.ignored_columns)}.")
     if summary.rows_blank:
         warnings.append(f"{summary.rows_blank} blank rows skipped (not counted as data rows).")
     summary.status = "loaded"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -17,9 +18,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from .errors import FileRefused
+from .input_limits import MAX_CELL_CHARS, MAX_COLUMNS, MAX_SHEET_ROWS, MAX_XLSX_EXPANDED_MB, echo, echo_list
 
 CANDIDATE_DELIMITERS = (",", ";", "\t", "|")
 ZIP_MAGIC = b"PK\x03\x04"
@@ -27,6 +30,7 @@ OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls (and other MS Of
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 SNIFF_BYTES = 64 * 1024
 NON_SPACE = re.compile(r"\S")
+MALFORMED_TEXT_CHARS = 1_000  # what is kept of a line that could not be split into cells
 LINE_END = re.compile(r"\r\n|\r|\n")  # as pyarrow splits lines: old Mac exports end lines with \r
 
 
@@ -79,10 +83,58 @@ def read_table(path: str | Path, sheet: str | None = None, max_bytes: int | None
             "(e.g. `libreoffice --headless --convert-to xlsx FILE.xls`), then ingest that file.",
         )
     if head.startswith(ZIP_MAGIC):
+        _check_workbook_bounds(path, max_bytes)
         return _read_xlsx(path, sheet)
     if sheet:
         raise FileRefused(str(path), f"--sheet {sheet!r} was given but this is a text (CSV) file, not Excel.")
     return _read_csv(path)
+
+
+def _check_workbook_bounds(path: Path, max_bytes: int | None) -> None:
+    """Refuse a workbook whose parts expand beyond the limit, or a sheet over the row limit, before openpyxl reads it.
+
+    The sizes come from the zip's central directory; Python's zipfile never yields more than a member's
+    declared size (a member that lies fails its CRC check), so the declared sizes bound what is read.
+    """
+    limit = int(MAX_XLSX_EXPANDED_MB * 2**20)
+    if max_bytes is not None:
+        limit = min(limit, max_bytes)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            expanded = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        raise FileRefused(
+            str(path), f"the file is a ZIP archive but not a readable .xlsx workbook ({echo(error)}).",
+            "Save it again from Excel or LibreOffice as .xlsx.",
+        ) from error
+    if expanded > limit:
+        raise FileRefused(
+            str(path),
+            f"the workbook expands to {_size_text(expanded)} when unpacked, over the limit of {_size_text(limit)}.",
+            "Save the results as CSV, or split the workbook into smaller files.",
+        )
+    # openpyxl parses every sheet that lacks a <dimension> in full while opening the workbook (a million
+    # rows took minutes), so every sheet's rows are counted first.
+    with zipfile.ZipFile(path) as archive:
+        for part in archive.namelist():
+            if SHEET_PART.fullmatch(part) and _sheet_row_count(archive, part, MAX_SHEET_ROWS + 1) > MAX_SHEET_ROWS + 1:
+                _refuse_tall_sheet(path, part.rsplit("/", 1)[-1].removesuffix(".xml"))
+
+
+def _refuse_wide(path: Path, width: int, where: str) -> None:
+    if width > MAX_COLUMNS:
+        raise FileRefused(
+            str(path), f"{where} has {width:,} columns, over the limit of {MAX_COLUMNS}.",
+            "Keep only the results columns (the ten of the schema and a few others).",
+        )
+
+
+def _refuse_long_cell(path: Path, row: int, column: str, length: int) -> None:
+    raise FileRefused(
+        str(path),
+        f"row {row}, column {echo(column)!r}: a cell of {length:,} characters, over the limit of {MAX_CELL_CHARS:,}.",
+        "A results cell holds a mark, a grade or a short text; check that the file is the results export.",
+    )
 
 
 def _size_text(n_bytes: int) -> str:
@@ -141,7 +193,14 @@ def _read_csv(path: Path) -> RawTable:
     line_end = LINE_END.search(text, start.start())
     header_line = text[start.start() : line_end.start() if line_end else len(text)]
     delimiter = _header_delimiter(header_line)
-    headers = next(csv.reader([header_line], delimiter=delimiter))
+    try:
+        headers = next(csv.reader([header_line], delimiter=delimiter))
+    except csv.Error as error:
+        raise FileRefused(str(path), f"row {header_row}: the header cannot be read as CSV ({echo(error)}).") from error
+    _refuse_wide(path, len(headers), "the header")
+    for header in headers:
+        if len(header) > MAX_CELL_CHARS:
+            _refuse_long_cell(path, header_row, header, len(header))
     if line_end is None or NON_SPACE.search(text, line_end.end()) is None:
         raise FileRefused(
             str(path), "the file has a header but no data rows.", "Add the students' rows below the header."
@@ -154,11 +213,22 @@ def _read_csv(path: Path) -> RawTable:
     numbers = np.setdiff1d(
         np.arange(first_row, len(frame) + len(skipped) + first_row), skipped, assume_unique=True
     )
+    _refuse_long_cells(path, frame, headers, numbers)
     table = RawTable(
         headers, frame, numbers, "csv", encoding=encoding, delimiter=delimiter, malformed=malformed
     )
     table.blank_rows = len(blank_lines)
     return _finish(table)
+
+
+def _refuse_long_cells(path: Path, frame: pd.DataFrame, headers: list[str], source_rows: np.ndarray) -> None:
+    """Refuse the file at the first cell longer than the limit (counted in C++, not per cell in Python)."""
+    for position, column in enumerate(frame.columns):
+        lengths = pc.utf8_length(pa.array(frame[column], type=pa.string())).to_numpy(zero_copy_only=False)
+        too_long = np.flatnonzero(lengths > MAX_CELL_CHARS)
+        if too_long.size:
+            first = int(too_long[0])
+            _refuse_long_cell(path, int(source_rows[first]), headers[position], int(lengths[first]))
 
 
 def _parse_csv_bytes(
@@ -195,7 +265,8 @@ def _parse_csv_bytes(
             if row.text.strip(delimiter + " \r\n\t") == "":
                 blank_lines.append(source_row)
             else:
-                malformed.append(MalformedRow(source_row, row.text, row.expected_columns, row.actual_columns))
+                malformed.append(MalformedRow(source_row, echo(row.text, MALFORMED_TEXT_CHARS), row.expected_columns,
+                                             row.actual_columns))
             return "skip"
 
         table = pacsv.read_csv(
@@ -207,16 +278,68 @@ def _parse_csv_bytes(
         return table.to_pandas(), malformed, blank_lines
 
 
-def _cell_text(value: object) -> str:
+def _cell_text(value: object, number_format: str = "") -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float) and "%" in number_format:
+        value = round(value * 100, 9)  # the cell shows 81% and holds 0.81: keep what the teacher sees
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, datetime | date):
         return value.isoformat()
     return str(value)
+
+
+SHEET_PART = re.compile(r"xl/worksheets/[^/]+\.xml")
+ROW_ELEMENT = re.compile(rb"<(?:\w+:)?row[\s>/]")
+
+
+def _refuse_tall_sheet(path: Path, title: str) -> None:
+    raise FileRefused(
+        str(path), f"sheet {echo(title)!r} has more than {MAX_SHEET_ROWS:,} rows.",
+        "Save larger results as CSV (no row limit), or split the sheet.",
+    )
+
+
+def _sheet_row_count(archive: zipfile.ZipFile, part: str, stop_after: int) -> int:
+    """Row elements in one sheet's unpacked XML, streamed in blocks; stops counting past ``stop_after``."""
+    rows, tail = 0, b""
+    with archive.open(part) as stream:
+        for block in itertools.chain(iter(lambda: stream.read(1 << 20), b""), [b""]):
+            data = tail + block
+            cut = max(0, len(data) - 64) if block else len(data)  # a tag in the last bytes: next time
+            rows += sum(1 for match in ROW_ELEMENT.finditer(data) if match.start() < cut)
+            tail = data[cut:]
+            if rows > stop_after:
+                break
+    return rows
+
+
+def _sheet_rows(path: Path, worksheet) -> list[list[str]]:
+    """The sheet's rows as text, as far as they have cells; refused past the row, column or cell limits.
+
+    ``reset_dimensions`` makes openpyxl ignore the declared ``<dimension>`` (a 1.5 KB file can declare
+    A1:XFD1048576, and rows would be padded to it).
+    """
+    from openpyxl.utils import get_column_letter
+
+    worksheet.reset_dimensions()
+    rows: list[list[str]] = []
+    for number, cells in enumerate(worksheet.iter_rows(), start=1):
+        if number > MAX_SHEET_ROWS + 1:
+            _refuse_tall_sheet(path, worksheet.title)
+        _refuse_wide(path, len(cells), f"row {number}")
+        row = []
+        for position, cell in enumerate(cells):
+            value = getattr(cell, "value", None)
+            text = _cell_text(value, getattr(cell, "number_format", "") or "") if value is not None else ""
+            if len(text) > MAX_CELL_CHARS:
+                _refuse_long_cell(path, number, get_column_letter(position + 1), len(text))
+            row.append(text)
+        rows.append(row)
+    return rows
 
 
 def _read_xlsx(path: Path, sheet: str | None) -> RawTable:
@@ -229,20 +352,27 @@ def _read_xlsx(path: Path, sheet: str | None) -> RawTable:
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
         handle.close()
         raise FileRefused(
-            str(path), f"the file is a ZIP archive but not a readable .xlsx workbook ({error}).",
+            str(path), f"the file is a ZIP archive but not a readable .xlsx workbook ({echo(error)}).",
             "Save it again from Excel or LibreOffice as .xlsx.",
         ) from error
     try:
         if sheet:
             if sheet not in workbook.sheetnames:
                 raise FileRefused(
-                    str(path), f"there is no sheet named {sheet!r}.", f"Sheets in this file: {workbook.sheetnames}."
+                    str(path), f"there is no sheet named {echo(sheet)!r}.",
+                    f"Sheets in this file: {echo_list(workbook.sheetnames)}.",
                 )
             worksheet = workbook[sheet]
         else:
             worksheet = workbook.worksheets[0]
-        rows = [[_cell_text(v) for v in row] for row in worksheet.iter_rows(values_only=True)]
         sheet_name = worksheet.title
+        try:
+            rows = _sheet_rows(path, worksheet)
+        except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError) as error:
+            raise FileRefused(
+                str(path), f"sheet {echo(sheet_name)!r} cannot be read ({echo(error)}).",
+                "Save it again from Excel or LibreOffice as .xlsx.",
+            ) from error
     finally:
         workbook.close()
         handle.close()
@@ -251,7 +381,7 @@ def _read_xlsx(path: Path, sheet: str | None) -> RawTable:
         rows.pop(0)
         header_row += 1
     if not rows:
-        raise FileRefused(str(path), f"sheet {sheet_name!r} is empty.", "The first row must name the columns.")
+        raise FileRefused(str(path), f"sheet {echo(sheet_name)!r} is empty.", "The first row must name the columns.")
     headers = rows[0]
     while headers and not headers[-1].strip():
         headers.pop()
@@ -259,10 +389,10 @@ def _read_xlsx(path: Path, sheet: str | None) -> RawTable:
     body = rows[1:]
     if not any(any(cell.strip() for cell in row) for row in body):
         raise FileRefused(
-            str(path), f"sheet {sheet_name!r} has a header but no data rows.", "Add the students' rows below it."
+            str(path), f"sheet {echo(sheet_name)!r} has a header but no data rows.", "Add the students' rows below it."
         )
     malformed = [
-        MalformedRow(number, "\t".join(row), width, len(row))
+        MalformedRow(number, echo("\t".join(row), MALFORMED_TEXT_CHARS), width, len(row))
         for number, row in enumerate(body, start=header_row + 1)
         if any(cell.strip() for cell in row[width:])
     ]

@@ -15,29 +15,36 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .columns import ColumnMatch
+from .input_limits import MAX_CELL_CHARS, MAX_REJECTED_ROWS_DETAIL, echo
 from .reading import RawTable
 from .schema import COLUMNS, FIELDS_BY_NAME, GRADES, KEY_COLUMNS, NUMERIC_FIELDS, grade_for_total, total_marks
 
 MAX_TEXT_LENGTH = 100
 REJECT_COLUMNS = ["source_row", "column_name", "rule", "raw_value"]
+MAX_KEPT_VALUE_CHARS = MAX_CELL_CHARS // 10  # of one cell, in a reject record and its raw row
 NUMBER_PATTERN = r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$"
 
 
 @dataclass
 class ValidationResult:
-    """Typed good rows, one record per broken rule, and the warnings of the good rows."""
+    """Typed good rows, the rules the rejected rows broke, and exact counts.
+
+    ``rejects`` holds one record per broken rule for the first :data:`MAX_REJECTED_ROWS_DETAIL` rejected
+    rows (in file order); ``rows_rejected`` counts them all.
+    """
 
     valid: pd.DataFrame  # source_row + canonical columns (typed) + grade_mismatch
-    rejects: pd.DataFrame  # REJECT_COLUMNS + raw_row (JSON of the row as written)
+    rejects: pd.DataFrame  # REJECT_COLUMNS + raw_row (JSON of the row as written, on its first record only)
     rows_total: int
+    rows_rejected: int
 
     @property
     def rows_valid(self) -> int:
         return len(self.valid)
 
     @property
-    def rows_rejected(self) -> int:
-        return int(self.rejects["source_row"].nunique()) if len(self.rejects) else 0
+    def rows_rejected_without_detail(self) -> int:
+        return self.rows_rejected - (int(self.rejects["source_row"].nunique()) if len(self.rejects) else 0)
 
     @property
     def rows_open(self) -> int:
@@ -49,28 +56,35 @@ class ValidationResult:
 
 
 class _Rejects:
-    """Collects (mask, column, rule) findings without looping over rows."""
+    """Collects (mask, column, rule) findings without looping over rows; detail is built only when kept."""
 
     def __init__(self, raw: dict[str, pa.Array], source_rows: np.ndarray) -> None:
         self.raw = raw
         self.source_rows = source_rows
-        self.parts: list[pd.DataFrame] = []
+        self.findings: list[tuple[np.ndarray, str, str | np.ndarray]] = []
         self.bad = np.zeros(len(source_rows), dtype=bool)
 
     def add(self, mask: np.ndarray, column: str, rule: str | np.ndarray) -> None:
         if not mask.any():
             return
         self.bad |= mask
-        self.parts.append(
-            pd.DataFrame(
-                {
-                    "source_row": self.source_rows[mask],
-                    "column_name": column,
-                    "rule": rule[mask] if isinstance(rule, np.ndarray) else rule,
-                    "raw_value": pc.filter(self.raw[column], pa.array(mask)).to_numpy(zero_copy_only=False),
-                }
-            )
-        )
+        self.findings.append((mask, column, rule))
+
+    def records(self, kept: np.ndarray) -> list[pd.DataFrame]:
+        """One frame per finding, restricted to the rows whose detail is ``kept``."""
+        parts = []
+        for mask, column, rule in self.findings:
+            selected = mask & kept
+            if not selected.any():
+                continue
+            values = pc.filter(self.raw[column], pa.array(selected)).to_numpy(zero_copy_only=False)
+            parts.append(pd.DataFrame({
+                "source_row": self.source_rows[selected],
+                "column_name": column,
+                "rule": rule[selected] if isinstance(rule, np.ndarray) else rule,
+                "raw_value": [echo(value, MAX_KEPT_VALUE_CHARS) for value in values],
+            }))
+        return parts
 
 
 def _mask(array: pa.Array) -> np.ndarray:
@@ -156,7 +170,9 @@ def validate_rows(table: RawTable, match: ColumnMatch) -> ValidationResult:
     ).to_pandas()
     valid["semester"] = valid["semester"].astype("int16")
     valid["grade_mismatch"] = _grade_mismatch(valid)
-    return ValidationResult(valid, _with_raw_rows(rejects, table), rows_total=n_rows + len(table.malformed))
+    rows_rejected = int(rejects.bad.sum()) + len(table.malformed)
+    return ValidationResult(valid, _with_raw_rows(rejects, table), rows_total=n_rows + len(table.malformed),
+                            rows_rejected=rows_rejected)
 
 
 def _duplicate_key_rules(key: pd.DataFrame, source_rows: np.ndarray, duplicated: np.ndarray) -> np.ndarray:
@@ -185,35 +201,45 @@ def _grade_mismatch(valid: pd.DataFrame) -> np.ndarray:
 
 
 def _with_raw_rows(rejects: _Rejects, table: RawTable) -> pd.DataFrame:
-    """All reject records, each with its whole row as written (JSON), malformed lines included."""
-    parts = list(rejects.parts)
-    if table.malformed:
+    """Reject records of the first rejected rows, malformed lines included; each row's raw JSON once."""
+    bad_index = np.flatnonzero(rejects.bad)
+    malformed = sorted(table.malformed, key=lambda m: m.source_row)
+    detail_rows = np.sort(np.concatenate([table.source_rows[bad_index], [m.source_row for m in malformed]]))
+    last_kept = detail_rows[MAX_REJECTED_ROWS_DETAIL - 1] if len(detail_rows) > MAX_REJECTED_ROWS_DETAIL else None
+    kept = rejects.bad if last_kept is None else rejects.bad & (rejects.source_rows <= last_kept)
+    if last_kept is not None:
+        malformed = [m for m in malformed if m.source_row <= last_kept]
+    parts = rejects.records(kept)
+    if malformed:
         parts.append(
             pd.DataFrame(
                 {
-                    "source_row": [m.source_row for m in table.malformed],
+                    "source_row": [m.source_row for m in malformed],
                     "column_name": "",
                     "rule": [
                         f"has {m.actual_columns} cells where the header has {m.expected_columns}"
-                        for m in table.malformed
+                        for m in malformed
                     ],
-                    "raw_value": [m.text for m in table.malformed],
+                    "raw_value": [m.text for m in malformed],
                 }
             )
         )
     if not parts:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in [*REJECT_COLUMNS, "raw_row"]})
     records = pd.concat(parts, ignore_index=True)
-    bad_index = np.flatnonzero(rejects.bad)
+    records = records.sort_values(["source_row", "column_name"], kind="stable").reset_index(drop=True)
     raw_rows = {
         int(table.source_rows[i]): json.dumps(
-            dict(zip(table.headers, table.frame.iloc[i].tolist(), strict=False)), ensure_ascii=False
+            {echo(header): echo(cell, MAX_KEPT_VALUE_CHARS)
+             for header, cell in zip(table.headers, table.frame.iloc[i].tolist(), strict=False)},
+            ensure_ascii=False,
         )
-        for i in bad_index
+        for i in np.flatnonzero(kept)
     }
-    raw_rows.update({m.source_row: json.dumps({"line": m.text}, ensure_ascii=False) for m in table.malformed})
-    records["raw_row"] = records["source_row"].map(raw_rows)
-    return records.sort_values(["source_row", "column_name"], kind="stable").reset_index(drop=True)
+    raw_rows.update({m.source_row: json.dumps({"line": m.text}, ensure_ascii=False) for m in malformed})
+    first_of_row = ~records["source_row"].duplicated()
+    records["raw_row"] = records["source_row"].map(raw_rows).where(first_of_row, None)
+    return records
 
 
 __all__ = ["FIELDS_BY_NAME", "REJECT_COLUMNS", "ValidationResult", "validate_rows"]
