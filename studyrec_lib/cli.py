@@ -222,26 +222,28 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def _predict_file(args: argparse.Namespace, predictor, spool) -> int:
+    """Score every row of ``--input`` into ``--output``; exit 1 when the file is refused or no row scores."""
+    from .batch_scoring import first_errors, logged_inputs, rows_to_score, score_rows
+    from .errors import FileRefused
     from .exports import write_csv, write_xlsx
     from .ingest import file_sha256
     from .schema import GRADES
     from .spool import new_record
 
     source = Path(args.input)
-    # Cells as text, empty as "": the input checks then say "is required" or "must be a number" per cell.
-    if source.suffix.lower() == ".xlsx":
-        frame = pd.read_excel(source, dtype=str).fillna("")
-    else:
-        frame = pd.read_csv(source, dtype=str, keep_default_na=False)
-    scored = predictor.predict_frame(frame)
+    try:
+        rows = rows_to_score(source, _settings(args), sheet=args.sheet, column_map=args.column_map)
+    except FileRefused as refusal:
+        print(f"error: {refusal}", file=sys.stderr)
+        return EXIT_REFUSED
+    scored = score_rows(rows, predictor)
     for row in scored.to_dict("records"):
         if not row["errors"]:
-            spool.append(new_record("batch", str(row.get("student_id") or "") or None,
-                                    {k: row.get(k) for k in frame.columns}, {
-                                        "predicted_final_marks": row["predicted_final_marks"],
-                                        "predicted_grade": row["predicted_grade"],
-                                        "grade_probabilities": {g: row[f"p_{g}"] for g in GRADES},
-                                        "model_versions": predictor.models().versions}, 0.0))
+            result = {"predicted_final_marks": row["predicted_final_marks"], "predicted_grade": row["predicted_grade"],
+                      "grade_probabilities": {g: row[f"p_{g}"] for g in GRADES},
+                      "model_versions": predictor.models().versions}
+            student_id = str(row.get("student_id") or "") or None
+            spool.append(new_record("batch", student_id, logged_inputs(row), result, 0.0))
     output = Path(args.output)
     (write_xlsx if output.suffix.lower() == ".xlsx" else write_csv)(scored, output)
     bad = int((scored["errors"] != "").sum())
@@ -251,6 +253,10 @@ def _predict_file(args: argparse.Namespace, predictor, spool) -> int:
     _print_json(summary) if args.json else print(
         f"scored {summary['scored']} of {summary['rows']} rows into {output}"
         + (f"; {bad} rows have input errors (column 'errors')" if bad else ""))
+    if summary["scored"] == 0:
+        print(f"error: {source}: none of the {bad} rows could be scored. First: {first_errors(scored)}. "
+              f"Every row's errors are in {output}.", file=sys.stderr)
+        return EXIT_REFUSED
     return EXIT_OK
 
 
@@ -380,6 +386,8 @@ def build_parser() -> argparse.ArgumentParser:
     predict = sub.add_parser("predict", parents=[paths], help="score a file of rows, or one JSON input")
     predict.add_argument("--input", help="CSV or XLSX of rows to score")
     predict.add_argument("--output", help="CSV or XLSX to write (with --input)")
+    predict.add_argument("--sheet", help="Excel sheet of --input (default: the first sheet)")
+    predict.add_argument("--column-map", help='JSON file mapping --input\'s headers: {"Roll": "student_id", ...}')
     predict.add_argument("--json", dest="payload", nargs="?", const="", metavar="JSON",
                          help="one input as JSON ('{\"semester\": 3, ...}'): prints its result; "
                               "bare with --input: print the summary as JSON")

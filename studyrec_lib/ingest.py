@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import warehouse
+from . import exports, warehouse
 from .columns import load_column_map, match_columns
 from .config import Settings, load_settings
 from .errors import FileRefused
@@ -264,4 +264,4 @@ def write_outputs(result: IngestResult, run_dir: Path) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "ingest.json").write_text(json.dumps(result.summary.to_dict(), indent=2, default=str))
     if len(result.rejects):
-        result.rejects.to_csv(run_dir / "rejected_rows.csv", index=False)
+        exports.write_csv(result.rejects, run_dir / "rejected_rows.csv")

@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 
+import openpyxl
 import pandas as pd
 import pytest
 
@@ -109,6 +110,87 @@ def test_predict_file_writes_every_row_with_predictions_or_errors(own, tmp_path)
     logged = {row["student_id"]: json.loads(row["result"]) for _, row in log.iterrows()}
     for index in good:
         assert logged[f"S{index}"]["predicted_grade"] == scored.loc[index, "predicted_grade"]
+
+
+TEACHER_HEADERS = ["Student ID", "Sem", "Course", "Assignment", "Quiz", "Attendance %", "Mid-Term", "CGPA", "Name"]
+
+
+def _teacher_rows(count: int) -> list[list[object]]:
+    frame = generate(students=1, seed=4).head(count)
+    return [[f"S{i}", row.semester, row.subject, row.assignment_marks, row.quiz_marks, row.attendance_percentage,
+             row.midterm_marks, row.previous_cgpa, f"Pupil {i}"] for i, row in enumerate(frame.itertuples())]
+
+
+def test_predict_xlsx_with_a_teachers_aliased_headers(own, tmp_path):
+    """Headers as teachers write them, which ingest accepts, score every row (the old reader scored none)."""
+    workbook = openpyxl.Workbook()
+    workbook.active.title = "cover"
+    sheet = workbook.create_sheet("marks")
+    for row in [TEACHER_HEADERS, *_teacher_rows(4)]:
+        sheet.append(row)
+    source = tmp_path / "teacher.xlsx"
+    workbook.save(source)
+    output = tmp_path / "scored.csv"
+    done = _run(own, "predict", "--input", str(source), "--sheet", "marks", "--output", str(output), "--json")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert (summary["rows"], summary["scored"], summary["rows_with_errors"]) == (4, 4, 0)
+    scored = pd.read_csv(output, keep_default_na=False)
+    assert scored["source_row"].tolist() == [2, 3, 4, 5]  # rows as Excel numbers them
+    assert scored["student_id"].tolist() == ["S0", "S1", "S2", "S3"]
+    assert scored["Name"].tolist() == ["Pupil 0", "Pupil 1", "Pupil 2", "Pupil 3"]  # the file's other columns stay
+    assert scored["predicted_grade"].isin(GRADES).all()
+    assert scored["errors"].eq("").all()
+    log = _log(own)
+    assert sorted(log["student_id"]) == ["S0", "S1", "S2", "S3"]
+    assert set(json.loads(log["inputs"].iloc[0])) == {"student_id", "semester", "subject", "assignment_marks",
+                                                      "quiz_marks", "attendance_percentage", "midterm_marks",
+                                                      "previous_cgpa"}
+
+
+def test_predict_csv_with_a_column_map_keeps_a_malformed_line_as_a_row(own, tmp_path):
+    headers = ["Pupil", "Term", "Module", "HW", "Tutorial", "Present", "Mid", "GPA"]
+    lines = [",".join(map(str, row[:8])) for row in _teacher_rows(3)]
+    lines.insert(1, lines[1] + ",extra")  # one cell too many: not scored, but not lost either
+    source = tmp_path / "odd.csv"
+    source.write_text("\n".join([",".join(headers), *lines]) + "\n")
+    column_map = tmp_path / "map.json"
+    column_map.write_text(json.dumps({"Pupil": "student_id", "Term": "semester", "Module": "subject",
+                                      "HW": "assignment_marks", "Tutorial": "quiz_marks",
+                                      "Present": "attendance_percentage", "Mid": "midterm_marks",
+                                      "GPA": "previous_cgpa"}))
+    output = tmp_path / "scored.xlsx"
+    done = _run(own, "predict", "--input", str(source), "--column-map", str(column_map), "--output", str(output))
+    assert done.returncode == 0, done.stderr
+    assert f"scored 3 of 4 rows into {output}; 1 rows have input errors" in done.stdout
+    scored = pd.read_excel(output)
+    assert scored["source_row"].tolist() == [2, 3, 4, 5]
+    assert scored["errors"].fillna("").tolist() == ["", "the row has 9 cells where the header has 8", "", ""]
+    assert scored.loc[[0, 2, 3], "predicted_grade"].isin(GRADES).all()
+    assert len(_log(own)) == 3
+
+
+def test_predict_exits_1_when_no_row_can_be_scored(own, tmp_path):
+    source = tmp_path / "bad.csv"
+    rows = [[*row[:4], 11, *row[5:8]] for row in _teacher_rows(2)]  # quiz out of range on every row
+    source.write_text("\n".join(",".join(map(str, r)) for r in [TEACHER_HEADERS[:8], *rows]) + "\n")
+    output = tmp_path / "scored.csv"
+    done = _run(own, "predict", "--input", str(source), "--output", str(output))
+    assert done.returncode == 1
+    assert f"error: {source}: none of the 2 rows could be scored" in done.stderr
+    assert "row 2: quiz_marks: must be a number from 0 to 10" in done.stderr
+    assert pd.read_csv(output)["errors"].tolist() == ["quiz_marks: must be a number from 0 to 10"] * 2
+    assert _log(own).empty
+
+
+def test_predict_refuses_a_file_without_the_required_columns(own, tmp_path):
+    source = tmp_path / "wrong.csv"
+    source.write_text("Name,Score\nAda,3\n")
+    output = tmp_path / "scored.csv"
+    done = _run(own, "predict", "--input", str(source), "--output", str(output))
+    assert done.returncode == 1
+    assert f"error: {source}: required columns are missing" in done.stderr
+    assert not output.exists()
 
 
 def test_tokens_create_list_revoke(settings):

@@ -60,3 +60,13 @@ def test_csv_prefixes_formula_like_text_and_leaves_numbers_alone(frame, tmp_path
 ])
 def test_neutralise(value, expected):
     assert exports.neutralise(value) == expected
+
+
+def test_headers_from_a_teachers_file_are_neutralised_too(tmp_path):
+    """Batch predictions keep the input file's extra columns: a header can be a formula as well."""
+    frame = pd.DataFrame({'=HYPERLINK("http://evil.example/h","h")': ["x"], "marks": [1.0]})
+    csv_header = exports.write_csv(frame, tmp_path / "out.csv").read_text().splitlines()[0]
+    assert csv_header == '"\'=HYPERLINK(""http://evil.example/h"",""h"")",marks'
+    header = next(load_workbook(exports.write_xlsx(frame, tmp_path / "out.xlsx")).active.iter_rows())
+    assert [(cell.value, cell.data_type) for cell in header] == [
+        ('=HYPERLINK("http://evil.example/h","h")', "s"), ("marks", "s")]

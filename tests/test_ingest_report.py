@@ -1,4 +1,7 @@
-from studyrec_lib import example_data, ingest_report
+import csv
+import json
+
+from studyrec_lib import example_data, exports, ingest_report
 from studyrec_lib.ingest import ingest_file
 
 
@@ -38,3 +41,24 @@ def test_distribution_plot_has_a_panel_per_column(settings, tmp_path):
     assert "Final grade" in titles
     assert any(title.startswith("Midterm marks (0-30)") for title in titles)
     assert len(figure.axes) == 9
+
+
+def test_rejected_rows_csv_cannot_run_a_formula_when_opened(settings, tmp_path):
+    """rejected_rows.csv goes to teachers: a formula a student typed into a cell reaches it as text."""
+    hyperlink = '=HYPERLINK("http://evil.example/reject","r")'
+    frame = example_data.generate(students=1).head(3).astype(object)
+    frame.loc[1, "assignment_marks"] = hyperlink
+    frame.loc[2, "quiz_marks"] = "=1+1"
+    path = tmp_path / "formulas.csv"
+    frame.to_csv(path, index=False)
+    run_dir = tmp_path / "run"
+    result = ingest_file(path, settings=settings, run_dir=run_dir, progress=None)
+    assert (result.summary.rows_loaded, result.summary.rows_rejected) == (1, 2)
+
+    with (run_dir / "rejected_rows.csv").open(newline="", encoding="utf-8") as handle:
+        written = list(csv.DictReader(handle))
+    assert [(r["source_row"], r["column_name"], r["raw_value"]) for r in written] == [
+        ("3", "assignment_marks", "'" + hyperlink), ("4", "quiz_marks", "'=1+1")]
+    cells = [cell for row in written for cell in [*row, *row.values()]]
+    assert not [cell for cell in cells if cell.startswith(exports.FORMULA_PREFIXES)]
+    assert hyperlink in json.loads(written[0]["raw_row"]).values()  # the row as written is still all there
