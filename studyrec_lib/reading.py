@@ -11,6 +11,7 @@ import io
 import itertools
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -102,23 +103,23 @@ def _check_workbook_bounds(path: Path, max_bytes: int | None) -> None:
     try:
         with zipfile.ZipFile(path) as archive:
             expanded = sum(member.file_size for member in archive.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError) as error:
+            if expanded > limit:
+                raise FileRefused(
+                    str(path),
+                    f"the workbook expands to {_size_text(expanded)} when unpacked, over the limit of "
+                    f"{_size_text(limit)}.",
+                    "Save the results as CSV, or split the workbook into smaller files.",
+                )
+            # openpyxl parses every sheet that lacks a <dimension> in full while opening the workbook (a
+            # million rows took minutes), so every sheet's rows are counted first.
+            for part in archive.namelist():
+                if SHEET_PART.fullmatch(part) and _over_row_limit(archive, part):
+                    _refuse_tall_sheet(path, part.rsplit("/", 1)[-1].removesuffix(".xml"))
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error) as error:  # a part that lies or is cut
         raise FileRefused(
             str(path), f"the file is a ZIP archive but not a readable .xlsx workbook ({echo(error)}).",
             "Save it again from Excel or LibreOffice as .xlsx.",
         ) from error
-    if expanded > limit:
-        raise FileRefused(
-            str(path),
-            f"the workbook expands to {_size_text(expanded)} when unpacked, over the limit of {_size_text(limit)}.",
-            "Save the results as CSV, or split the workbook into smaller files.",
-        )
-    # openpyxl parses every sheet that lacks a <dimension> in full while opening the workbook (a million
-    # rows took minutes), so every sheet's rows are counted first.
-    with zipfile.ZipFile(path) as archive:
-        for part in archive.namelist():
-            if SHEET_PART.fullmatch(part) and _sheet_row_count(archive, part, MAX_SHEET_ROWS + 1) > MAX_SHEET_ROWS + 1:
-                _refuse_tall_sheet(path, part.rsplit("/", 1)[-1].removesuffix(".xml"))
 
 
 def _refuse_wide(path: Path, width: int, where: str) -> None:
@@ -303,8 +304,9 @@ def _refuse_tall_sheet(path: Path, title: str) -> None:
     )
 
 
-def _sheet_row_count(archive: zipfile.ZipFile, part: str, stop_after: int) -> int:
-    """Row elements in one sheet's unpacked XML, streamed in blocks; stops counting past ``stop_after``."""
+def _over_row_limit(archive: zipfile.ZipFile, part: str) -> bool:
+    """Whether one sheet's unpacked XML has more row elements than a header and the row limit (streamed)."""
+    stop_after = MAX_SHEET_ROWS + 1
     rows, tail = 0, b""
     with archive.open(part) as stream:
         for block in itertools.chain(iter(lambda: stream.read(1 << 20), b""), [b""]):
@@ -313,8 +315,8 @@ def _sheet_row_count(archive: zipfile.ZipFile, part: str, stop_after: int) -> in
             rows += sum(1 for match in ROW_ELEMENT.finditer(data) if match.start() < cut)
             tail = data[cut:]
             if rows > stop_after:
-                break
-    return rows
+                return True
+    return False
 
 
 def _sheet_rows(path: Path, worksheet) -> list[list[str]]:

@@ -206,3 +206,21 @@ def test_a_tall_sheet_is_counted_in_its_xml_before_openpyxl_opens_the_workbook(m
         reading._check_workbook_bounds(tall, None)
     fits = make_file("fits.xlsx", xlsx([list(COLUMNS), *[[f"S{i}", *XLSX_ROW[1:]] for i in range(5)]], prefixed))
     reading._check_workbook_bounds(fits, None)
+
+
+def test_a_member_that_unpacks_to_more_than_it_declares_is_cut_at_its_declared_size(make_file):
+    """Declared sizes bound what is read: a sheet declaring 100 bytes yields at most 100, then fails its CRC."""
+    data = bytearray(xlsx([list(COLUMNS), XLSX_ROW]))
+    entry = data.find(b"PK\x01\x02")
+    while entry != -1:
+        name_length = int.from_bytes(data[entry + 28: entry + 30], "little")
+        if bytes(data[entry + 46: entry + 46 + name_length]) == b"xl/worksheets/sheet1.xml":
+            data[entry + 24: entry + 28] = (100).to_bytes(4, "little")  # the uncompressed size it declares
+        entry = data.find(b"PK\x01\x02", entry + 4)
+    path = make_file("lying.xlsx", bytes(data))
+    with zipfile.ZipFile(path) as archive:
+        assert archive.getinfo("xl/worksheets/sheet1.xml").file_size == 100
+        with pytest.raises(zipfile.BadZipFile), archive.open("xl/worksheets/sheet1.xml") as part:
+            assert len(part.read(10_000)) <= 100
+            part.read()
+    assert "cannot be read" in refusal(path) or "not a readable .xlsx" in refusal(path)
