@@ -186,6 +186,28 @@ def test_a_hostile_file_is_a_refusal_with_a_small_report_and_an_unchanged_wareho
     assert not (run_dir / "rejected_rows.csv").exists()
 
 
+def test_studyrec_ingest_refuses_a_bomb_with_exit_1_a_finished_run_and_an_unchanged_warehouse(make_file, settings):
+    """The whole command, as the issue measured it: a strings bomb must not leave a run 'running' or a huge report."""
+
+    def inflate(name: str, data: bytes) -> bytes:
+        return data.replace(b"BOMB", b"x" * 3_000_000) if name == "xl/worksheets/sheet1.xml" else data
+
+    path = make_file("strings-bomb.xlsx", xlsx([list(COLUMNS), ["BOMB", *XLSX_ROW[1:]]], inflate))
+    env = {**os.environ, "STUDYREC_WAREHOUSE": str(settings.warehouse), "STUDYREC_RUNS": str(settings.runs_dir),
+           "STUDYREC_MAX_UPLOAD_MB": "2"}
+    done = subprocess.run([sys.executable, "-m", "studyrec_lib.cli", "ingest", str(path), "--json"],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 1, done.stderr[-2000:]
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert summary["ingest_status"] == "refused" and summary["status"] != "running"
+    run_dir = settings.runs_dir / summary["run_id"]
+    assert (run_dir / "ingest.json").is_file()
+    assert sum(f.stat().st_size for f in run_dir.rglob("*") if f.is_file()) < 2_000_000
+    with warehouse.connect(settings) as con:
+        assert con.execute("SELECT count(*) FROM datasets WHERE status = 'loaded'").fetchone()[0] == 0
+        assert con.execute("SELECT count(*) FROM student_performance").fetchone()[0] == 0
+
+
 def test_the_limits_are_documented_where_they_are_defined():
     assert input_limits.__doc__ and "refused" in input_limits.__doc__
     assert len(COLUMNS) <= MAX_COLUMNS and MAX_CELL_CHARS >= validate.MAX_TEXT_LENGTH
@@ -209,25 +231,3 @@ def test_a_tall_sheet_is_counted_in_its_xml_before_openpyxl_opens_the_workbook(m
         reading._check_workbook_bounds(tall, None)
     fits = make_file("fits.xlsx", xlsx([list(COLUMNS), *[[f"S{i}", *XLSX_ROW[1:]] for i in range(5)]], prefixed))
     reading._check_workbook_bounds(fits, None)
-
-
-def test_studyrec_ingest_refuses_a_bomb_with_exit_1_a_finished_run_and_an_unchanged_warehouse(make_file, settings):
-    """The whole command, as the issue measured it: a strings bomb must not leave a run 'running' or a huge report."""
-
-    def inflate(name: str, data: bytes) -> bytes:
-        return data.replace(b"BOMB", b"x" * 3_000_000) if name == "xl/worksheets/sheet1.xml" else data
-
-    path = make_file("strings-bomb.xlsx", xlsx([list(COLUMNS), ["BOMB", *XLSX_ROW[1:]]], inflate))
-    env = {**os.environ, "STUDYREC_WAREHOUSE": str(settings.warehouse), "STUDYREC_RUNS": str(settings.runs_dir),
-           "STUDYREC_MAX_UPLOAD_MB": "2"}
-    done = subprocess.run([sys.executable, "-m", "studyrec_lib.cli", "ingest", str(path), "--json"],
-                          capture_output=True, text=True, env=env, timeout=120)
-    assert done.returncode == 1, done.stderr[-2000:]
-    summary = json.loads(done.stdout.strip().splitlines()[-1])
-    assert summary["ingest_status"] == "refused" and summary["status"] != "running"
-    run_dir = settings.runs_dir / summary["run_id"]
-    assert (run_dir / "ingest.json").is_file()
-    assert sum(f.stat().st_size for f in run_dir.rglob("*") if f.is_file()) < 2_000_000
-    with warehouse.connect(settings) as con:
-        assert con.execute("SELECT count(*) FROM datasets WHERE status = 'loaded'").fetchone()[0] == 0
-        assert con.execute("SELECT count(*) FROM student_performance").fetchone()[0] == 0
