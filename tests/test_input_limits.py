@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
 import openpyxl
 import pytest
 
-from studyrec_lib import input_limits, reading, validate
+from studyrec_lib import input_limits, reading, validate, warehouse
 from studyrec_lib.columns import match_columns
 from studyrec_lib.errors import FileRefused
 from studyrec_lib.ingest import ingest_file
@@ -181,6 +184,28 @@ def test_a_hostile_file_is_a_refusal_with_a_small_report_and_an_unchanged_wareho
     assert "row 1" in result.summary.message
     assert (run_dir / "ingest.json").stat().st_size < 5_000
     assert not (run_dir / "rejected_rows.csv").exists()
+
+
+def test_studyrec_ingest_refuses_a_bomb_with_exit_1_a_finished_run_and_an_unchanged_warehouse(make_file, settings):
+    """The whole command, as the issue measured it: a strings bomb must not leave a run 'running' or a huge report."""
+
+    def inflate(name: str, data: bytes) -> bytes:
+        return data.replace(b"BOMB", b"x" * 3_000_000) if name == "xl/worksheets/sheet1.xml" else data
+
+    path = make_file("strings-bomb.xlsx", xlsx([list(COLUMNS), ["BOMB", *XLSX_ROW[1:]]], inflate))
+    env = {**os.environ, "STUDYREC_WAREHOUSE": str(settings.warehouse), "STUDYREC_RUNS": str(settings.runs_dir),
+           "STUDYREC_MAX_UPLOAD_MB": "2"}
+    done = subprocess.run([sys.executable, "-m", "studyrec_lib.cli", "ingest", str(path), "--json"],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 1, done.stderr[-2000:]
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert summary["ingest_status"] == "refused" and summary["status"] != "running"
+    run_dir = settings.runs_dir / summary["run_id"]
+    assert (run_dir / "ingest.json").is_file()
+    assert sum(f.stat().st_size for f in run_dir.rglob("*") if f.is_file()) < 2_000_000
+    with warehouse.connect(settings) as con:
+        assert con.execute("SELECT count(*) FROM datasets WHERE status = 'loaded'").fetchone()[0] == 0
+        assert con.execute("SELECT count(*) FROM student_performance").fetchone()[0] == 0
 
 
 def test_the_limits_are_documented_where_they_are_defined():
