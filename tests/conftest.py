@@ -88,6 +88,18 @@ def trained_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return settings
 
 
+@pytest.fixture(scope="session")
+def student_with_weak_subjects(trained_settings: Settings) -> str:
+    """The student of ``trained_settings`` with the most finished courses under a total of 50."""
+    from studyrec_lib import warehouse
+
+    frame = warehouse.query_frame(
+        """SELECT student_id, count(*) AS n FROM training_examples
+           WHERE assignment_marks + 5 * attendance_percentage / 100 + quiz_marks + midterm_marks + final_marks < 50
+           GROUP BY student_id ORDER BY n DESC, student_id LIMIT 1""", settings=trained_settings)
+    return frame["student_id"].iloc[0]
+
+
 HOLD_WAREHOUSE = "import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('held', flush=True); sys.stdin.readline()"
 
 

@@ -20,7 +20,6 @@ import pytest
 
 from studyrec_lib import registry, tokens, warehouse
 from studyrec_lib.spool import spool_dir
-from studyrec_lib.student_history import weak_subjects
 
 GOOD = {"semester": 3, "subject": "Mathematics", "assignment_marks": 3.5, "quiz_marks": 6,
         "attendance_percentage": 85, "midterm_marks": 18.5, "previous_cgpa": 2.9}
@@ -64,14 +63,28 @@ def _post(url: str, token: str | None, body, **kwargs) -> httpx.Response:
     return httpx.post(f"{url}/api/predict/", content=content, headers=headers, timeout=30, **kwargs)
 
 
-def test_prediction_for_a_token_shows_that_students_weak_subjects(api, trained_settings):
-    student = "S00003"
+def _weak_subjects_by_hand(settings, student: str) -> list[tuple[str, float]]:
+    """The old system's rule, computed here from the rows: latest result per subject, total < 50, worst first."""
+    rows = warehouse.query_frame("SELECT * FROM training_examples WHERE student_id = ?", [student], settings=settings)
+    latest = rows.sort_values("semester").groupby("subject").tail(1)
+    totals = (latest["assignment_marks"] + 5 * latest["attendance_percentage"] / 100 + latest["quiz_marks"]
+              + latest["midterm_marks"] + latest["final_marks"])
+    weak = sorted((round(float(t), 1), s) for s, t in zip(latest["subject"], totals, strict=True) if t < 50)
+    return [(subject, total) for total, subject in weak[:5]]
+
+
+def test_prediction_for_a_token_shows_that_students_weak_subjects(api, trained_settings, student_with_weak_subjects):
+    student = student_with_weak_subjects
     response = _post(api, _token(trained_settings, student), GOOD)
     assert response.status_code == 200
     result = response.json()
     assert list(result["grade_probabilities"]) == ["A+", "A", "A-", "B+", "B", "C+", "C", "D", "F"]
     assert abs(sum(result["grade_probabilities"].values()) - 1) < 1e-3
-    assert result["weak_subjects"] == weak_subjects(student, trained_settings)
+    expected = _weak_subjects_by_hand(trained_settings, student)
+    assert expected, "the fixture's student must have a weak subject for this test to mean anything"
+    assert [(w["subject"], w["total"]) for w in result["weak_subjects"]] == expected
+    other = _post(api, _token(trained_settings, "S00003"), GOOD).json()["weak_subjects"]
+    assert [(w["subject"], w["total"]) for w in other] == _weak_subjects_by_hand(trained_settings, "S00003")
     assert set(result["model_versions"]) == {"regression", "classification"}
 
 

@@ -23,15 +23,6 @@ PAYLOAD = {"subject": None, "semester": 4.0, "assignment_marks": 2.0, "quiz_mark
            "attendance_percentage": 66.0, "midterm_marks": 14.0, "previous_cgpa": 2.61}
 
 
-@pytest.fixture(scope="module")
-def student_with_weak_subjects(trained_settings) -> str:
-    frame = warehouse.query_frame(
-        """SELECT student_id, count(*) AS n FROM training_examples
-           WHERE assignment_marks + 5 * attendance_percentage / 100 + quiz_marks + midterm_marks + final_marks < 50
-           GROUP BY student_id ORDER BY n DESC, student_id LIMIT 1""", settings=trained_settings)
-    return frame["student_id"].iloc[0]
-
-
 @pytest.fixture
 def app(trained_settings):
     student_app = StudentApp(trained_settings, environ={})
