@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import stat
+import tempfile
 from pathlib import Path
 
 from .config import configured_umask
@@ -32,6 +33,23 @@ def file_mode(umask: int) -> int:
 def make_private(path: Path, umask: int | None = None) -> Path:
     """Give an existing file the mode a new one gets under the configured umask."""
     os.chmod(path, file_mode(configured_umask() if umask is None else umask))
+    return path
+
+
+def write_private_atomically(path: Path, text: str) -> Path:
+    """Replace ``path`` with ``text`` at once: readers see the old or the new file, never a part.
+
+    The temporary name is unique, so two processes rewriting the same sidecar never rename each other's file.
+    """
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        make_private(Path(temporary))  # the configured mode: the API may run as another account of the group
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
     return path
 
 

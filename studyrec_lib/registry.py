@@ -18,6 +18,7 @@ import pandas as pd
 from . import warehouse
 from .config import Settings, load_settings
 from .errors import StudyRecError
+from .files import write_private_atomically
 from .ingest import file_sha256 as sha256_of  # one implementation of a file's sha256
 
 TASKS = ("regression", "classification")
@@ -163,9 +164,12 @@ def active_sidecar(settings: Settings) -> Path:
     return settings.warehouse.with_name(settings.warehouse.name + ".active.json")
 
 
+SIDECAR_KEYS = ("version", "artifact_path", "artifact_sha256")
+
+
 def sidecar_entries(rows: list[tuple]) -> dict:
     """The sidecar's content for ``active_models`` rows (task, version, artifact_path, artifact_sha256)."""
-    return {task: {"version": v, "artifact_path": p, "artifact_sha256": h} for task, v, p, h in rows}
+    return {task: dict(zip(SIDECAR_KEYS, values, strict=True)) for task, *values in rows}
 
 
 def write_active_sidecar(settings: Settings | None = None) -> dict:
@@ -174,19 +178,27 @@ def write_active_sidecar(settings: Settings | None = None) -> dict:
     with warehouse.connect(settings, read_only=True) as con:
         rows = con.execute("SELECT task, version, artifact_path, artifact_sha256 FROM active_models").fetchall()
     active = sidecar_entries(rows)
-    path = active_sidecar(settings)
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(active, indent=2))
-    temporary.replace(path)
+    write_private_atomically(active_sidecar(settings), json.dumps(active, indent=2))
     return active
 
 
 def read_active_sidecar(settings: Settings | None = None) -> dict:
+    """The active models' entries; a file that is not what the registry writes is a RegistryError."""
     settings = settings or load_settings()
     path = active_sidecar(settings)
     if not path.exists():
         return write_active_sidecar(settings)
-    return json.loads(path.read_text())
+    try:
+        entries = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        entries = error
+    if not isinstance(entries, dict) or not all(
+        isinstance(entry, dict) and all(isinstance(entry.get(key), str) for key in SIDECAR_KEYS)
+        for entry in entries.values()
+    ):
+        raise RegistryError(f"the active-models file {path.name} is damaged; run `studyrec activate` to rewrite it "
+                            "from the registry.")
+    return entries
 
 
 def load_verified(path: str | Path, expected_sha256: str, label: str) -> object:

@@ -19,7 +19,7 @@ import pandas as pd
 from . import warehouse
 from .config import Settings, load_settings
 from .errors import StudyRecError
-from .files import make_private
+from .files import write_private_atomically
 
 TOKEN_BYTES = 32
 TOKEN_PREFIX = "sr_"  # so no token starts with "-", which a command line (`--token T`) reads as an option
@@ -46,11 +46,7 @@ def write_sidecar(settings: Settings) -> dict[str, dict]:
         rows = con.execute("SELECT token_sha256, student_id, token_id FROM api_tokens WHERE revoked_at IS NULL"
                            ).fetchall()
     active = {digest: {"student_id": student, "token_id": token_id} for digest, student, token_id in rows}
-    path = sidecar(settings)
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(active))
-    make_private(temporary)  # the configured mode: the API may run as another account of the group
-    temporary.replace(path)
+    write_private_atomically(sidecar(settings), json.dumps(active))
     return active
 
 

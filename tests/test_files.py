@@ -121,3 +121,31 @@ def test_excess_bits_are_the_group_and_other_bits_the_umask_removes(mode, umask,
 def test_file_mode_and_the_chmod_hint_follow_the_umask():
     assert (file_mode(0o077), file_mode(0o027)) == (0o600, 0o640)
     assert (chmod_hint(0o077), chmod_hint(0o027), chmod_hint(0o037)) == ("go-rwx", "g-w,o-rwx", "g-wx,o-rwx")
+
+
+def test_concurrent_atomic_writes_of_one_file_never_fail_or_leave_a_part(tmp_path):
+    """Two API workers rewriting a missing sidecar at once used one '.tmp' name: the second rename failed."""
+    import threading
+
+    from studyrec_lib.files import write_private_atomically
+
+    target = tmp_path / "w.duckdb.tokens.json"
+    texts = [str(i) * 1000 for i in range(8)]
+    errors: list[BaseException] = []
+
+    def write(text: str) -> None:
+        try:
+            for _ in range(50):
+                write_private_atomically(target, text)
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=write, args=(text,)) for text in texts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert target.read_text() in texts
+    assert sorted(p.name for p in tmp_path.iterdir()) == [target.name]
+    assert target.stat().st_mode & 0o077 == 0

@@ -235,3 +235,11 @@ def test_load_artifact_without_an_active_model_says_how_to_train(settings):
     _register(settings, tasks=("classification",))
     with pytest.raises(RegistryError, match="no active classification model"):
         registry.load_artifact("classification", settings=settings)
+
+
+@pytest.mark.parametrize("content", ["{not json", "[]", '{"regression": {"version": "1"}}', '{"regression": 3}'])
+def test_a_damaged_active_models_file_is_a_registry_error_not_a_crash(settings, content):
+    registry.active_sidecar(settings).parent.mkdir(parents=True, exist_ok=True)
+    registry.active_sidecar(settings).write_text(content)
+    with pytest.raises(registry.RegistryError, match="damaged; run `studyrec activate`"):
+        registry.read_active_sidecar(settings)
