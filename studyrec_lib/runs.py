@@ -28,7 +28,9 @@ from . import warehouse
 from .config import NOTEBOOKS_DIR, PROJECT_ROOT, Settings, load_settings
 
 PROCESS_ENDED = "process ended without finishing"
-START_TIME_TOLERANCE_S = 0.05  # psutil's create_time is exact to a clock tick; a reused pid started later
+# psutil's create_time adds the boot time, which /proc gives in whole seconds and NTP may move, so two
+# processes can read a run's start up to a second or so apart; a reused pid starts long after (the pids wrap).
+START_TIME_TOLERANCE_S = 5.0
 
 
 def new_run_id(kind: str) -> str:

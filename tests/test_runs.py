@@ -118,3 +118,14 @@ def test_a_run_of_another_host_or_without_a_recorded_process_is_left_alone(setti
         path.write_text(json.dumps(change(json.loads(path.read_text()))))
     assert runs.mark_ended_runs(settings) == []
     assert set(runs.list_runs(settings)["status"]) == {"running"}
+
+
+def test_a_start_time_read_a_second_apart_is_still_the_runs_process(settings):
+    """Another process may read the boot time a second off (whole seconds in /proc): the run is still running."""
+    run = runs.start_run("train", {}, settings)
+    provenance_path = run.folder / "provenance.json"
+    provenance = json.loads(provenance_path.read_text())
+    provenance["process"]["started"] += 1.0
+    provenance_path.write_text(json.dumps(provenance))
+    assert runs.mark_ended_runs(settings) == []
+    assert _status(settings, run.run_id) == ("running", None)
