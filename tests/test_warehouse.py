@@ -13,12 +13,16 @@ from studyrec_lib.ingest import ingest_file
 
 
 def _hold_warehouse(path, seconds: float) -> subprocess.Popen:
-    """A real second process that opens the DuckDB file and keeps it for ``seconds``."""
+    """A real second process that opens the DuckDB file and keeps it for ``seconds``.
+
+    Just before letting go it creates ``<path>.letting-go``, so a waiter that got in can tell it waited.
+    """
     code = textwrap.dedent(f"""
-        import duckdb, sys, time
+        import duckdb, pathlib, sys, time
         con = duckdb.connect({str(path)!r})
         print("held", flush=True)
         time.sleep({seconds})
+        pathlib.Path({str(path) + ".letting-go"!r}).touch()
         con.close()
     """)
     child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
@@ -48,8 +52,8 @@ def test_connect_waits_for_a_lock_held_by_another_process(settings):
         pass
     child = _hold_warehouse(settings.warehouse, seconds=1.0)
     with warehouse.connect(settings) as con:
-        # We only got in after the other process let go.
-        assert child.poll() is not None
+        # We only got in after the other process let go (its process may take a moment longer to exit).
+        assert settings.warehouse.with_name(settings.warehouse.name + ".letting-go").exists()
         assert con.execute("SELECT 1").fetchone() == (1,)
     child.wait()
 
