@@ -9,7 +9,6 @@ marked failed the next time runs are listed instead of staying "running" forever
 from __future__ import annotations
 
 import json
-import math
 import os
 import secrets
 import socket
@@ -216,7 +215,7 @@ def _process_gone(process: dict) -> bool:
         return True
     except psutil.Error:  # e.g. access denied: it exists
         return False
-    return not math.isclose(started, float(process["started"]), abs_tol=START_TIME_TOLERANCE_S)
+    return abs(started - float(process["started"])) > START_TIME_TOLERANCE_S  # (isclose's rel_tol hid 1.8 s)
 
 
 def _recorded_process(folder: Path) -> dict | None:
