@@ -30,11 +30,19 @@ def request_timeout_s() -> float:
     return float(os.environ.get(ENV_REQUEST_TIMEOUT, DEFAULT_REQUEST_TIMEOUT_S))
 
 
+BODY_GRACE_S = 2.0  # the app answers a slow body it reads with 408 first; this closes one it never reads
+
+
 class BoundedH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol, closing a connection whose request head takes longer than the request timeout."""
+    """uvicorn's h11 protocol, closing a connection whose request head, or then whose body, takes too long.
+
+    A route that answers without reading the body (404, 405, health) leaves the connection waiting for it,
+    with no timer of uvicorn's running, so the body has its own: the request timeout plus a grace.
+    """
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         self._head_timer: asyncio.TimerHandle | None = None
+        self._body_timer: asyncio.TimerHandle | None = None
         self.head_timeout_s = request_timeout_s()
         super().connection_made(transport)
         self._arm_head_timer()
@@ -43,12 +51,38 @@ class BoundedH11Protocol(H11Protocol):
         if self.conn.their_state is h11.IDLE:
             self._arm_head_timer()  # a new request begins (after a keep-alive pause)
         super().data_received(data)
-        if self.conn.their_state is not h11.IDLE:
-            self._disarm_head_timer()
+        self._watch_body()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._watch_body()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm_head_timer()
+        self._disarm_body_timer()
         super().connection_lost(exc)
+
+    def _watch_body(self) -> None:
+        state = self.conn.their_state
+        if state is not h11.IDLE:
+            self._disarm_head_timer()
+        if state is h11.SEND_BODY:
+            if self._body_timer is None:
+                self._body_timer = self.loop.call_later(self.head_timeout_s + BODY_GRACE_S, self._body_timed_out)
+        else:
+            self._disarm_body_timer()
+
+    def _disarm_body_timer(self) -> None:
+        if self._body_timer is not None:
+            self._body_timer.cancel()
+            self._body_timer = None
+
+    def _body_timed_out(self) -> None:
+        self._body_timer = None
+        if self.conn.their_state is h11.SEND_BODY and not self.transport.is_closing():
+            logger.info("closing %s: the request body did not arrive within %g s", self.client,
+                        self.head_timeout_s + BODY_GRACE_S)
+            self.transport.close()
 
     def _arm_head_timer(self) -> None:
         if self._head_timer is None:

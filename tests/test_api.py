@@ -247,6 +247,33 @@ def test_a_request_head_that_never_finishes_is_closed(guarded_api):
         assert _read_response(sock) == b""  # closed by the server (the socket's own timeout is 30 s)
 
 
+@pytest.mark.parametrize("target", ["POST /api/health", "POST /nowhere", "POST /api/predict"])
+def test_a_body_dripping_in_on_a_route_that_does_not_read_it_is_closed(guarded_api, target):
+    """405, 404 and the redirect answer without reading the body; a client dripping a byte now and then kept
+    such a connection open forever (each byte restarts uvicorn's keep-alive timer). The server (request
+    timeout 1 s here) must close it while the drip goes on, at most 40 bytes, a byte every 0.3 s."""
+    with _connect(guarded_api, "127.0.0.4") as sock:
+        sock.sendall(f"{target} HTTP/1.1\r\nHost: test\r\nContent-Length: 16000\r\n\r\nx".encode())
+        sock.settimeout(0.3)
+        closed = False
+        for _ in range(40):
+            try:
+                if sock.recv(65536) == b"":
+                    closed = True
+                    break
+            except TimeoutError:
+                pass
+            except ConnectionResetError:
+                closed = True
+                break
+            try:
+                sock.sendall(b"x")
+            except (BrokenPipeError, ConnectionResetError):
+                closed = True
+                break
+    assert closed
+
+
 def test_a_body_that_never_finishes_gets_408(guarded_api, trained_settings):
     with _connect(guarded_api, "127.0.0.4") as sock:
         sock.sendall(f"POST /api/predict/ HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {_token(trained_settings)}"
