@@ -33,6 +33,7 @@ from .config import Settings, load_settings
 from .errors import StudyRecError, WarehouseLocked
 from .files import apply_umask
 from .http_server import MAX_HEAD_BYTES, request_timeout_s
+from .input_limits import echo
 from .predict import InvalidInput, NoActiveModel, Predictor
 from .rate_limit import FailedAuthThrottle, SharedRateLimiter, rate_limit_dir
 from .schema import FEATURE_COLUMNS, FIELDS_BY_NAME, GRADES
@@ -43,7 +44,6 @@ from .tokens import TokenStore
 from .validate import MAX_TEXT_LENGTH
 
 MAX_BODY_BYTES = 16 * 1024
-MAX_ECHO_CHARS = 80  # of a field name the client sent, in an error
 ENV_RATE_LIMIT = "STUDYREC_RATE_LIMIT"
 ENV_RATE_WINDOW = "STUDYREC_RATE_WINDOW_S"
 ENV_AUTH_FAILURES = "STUDYREC_AUTH_FAILURES"
@@ -222,7 +222,7 @@ def _pydantic_errors(error_list: list[dict]) -> list[dict]:
     found = []
     for error in error_list:
         location = [str(part) for part in error.get("loc", ())]
-        field = ".".join(location)[:MAX_ECHO_CHARS] or "(body)"
+        field = echo(".".join(location)) if location else "(body)"
         rule = "is not a known field" if error.get("type") == "extra_forbidden" else error.get("msg", "is invalid")
         found.append({"field": field, "rule": rule})
     return found
@@ -259,10 +259,6 @@ def create_app(settings: Settings | None = None, config: ApiConfig | None = None
         """The caller's student id, or the answer that refuses it (sent before the body is read)."""
         address = request.client.host if request.client else "unknown"
         throttle: FailedAuthThrottle = state["auth_throttle"]
-        wait = throttle.retry_after(address)
-        if wait is not None:
-            return _error(429, f"too many failed sign-ins from this address: at most {config.auth_failures} "
-                               f"per {config.auth_window_s:g} s", headers=_retry_after(wait), close=True)
         header = request.headers.get("authorization", "")
         token = header[7:].strip() if header.lower().startswith("bearer ") else ""
         try:  # a missing sidecar is rewritten from the warehouse, which may be held: off the loop
@@ -270,7 +266,11 @@ def create_app(settings: Settings | None = None, config: ApiConfig | None = None
         except WarehouseLocked:
             return _error(503, "tokens are being updated; retry in a moment", headers=_retry_after(BUSY_RETRY_S),
                           close=True)
-        if student_id is None:
+        if student_id is None:  # a valid token always passes: students behind one school address are not locked out
+            wait = throttle.retry_after(address)
+            if wait is not None:
+                return _error(429, f"too many failed sign-ins from this address: at most {config.auth_failures} "
+                                   f"per {config.auth_window_s:g} s", headers=_retry_after(wait), close=True)
             throttle.record_failure(address)
             return _error(401, "a valid API token is required: send 'Authorization: Bearer <token>' "
                                "(tokens come from `studyrec tokens create`)", close=True)

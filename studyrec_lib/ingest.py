@@ -53,6 +53,7 @@ class IngestSummary:
     rows_valid: int = 0
     rows_loaded: int = 0  # rows_valid once written; 0 when refused or already loaded
     rows_rejected: int = 0
+    rows_rejected_undetailed: int = 0  # rejected rows past the detail cap: counted, their rules not kept
     rows_open: int = 0
     rows_blank: int = 0
     grade_mismatches: int = 0
@@ -141,6 +142,7 @@ def _count(summary: IngestSummary, validation: ValidationResult) -> None:
     summary.rows_total = validation.rows_total
     summary.rows_valid = validation.rows_valid
     summary.rows_rejected = validation.rows_rejected
+    summary.rows_rejected_undetailed = validation.rows_rejected_without_detail
     summary.rows_open = validation.rows_open
     summary.grade_mismatches = validation.grade_mismatches
 
@@ -173,9 +175,9 @@ def _decide(result: IngestResult, strict: bool) -> None:
     warnings = summary.warnings
     if summary.rows_rejected:
         warnings.append(f"{summary.rows_rejected} rows rejected; see the rejected rows and their rules.")
-    if summary.rows_rejected > MAX_REJECTED_ROWS_DETAIL:
-        warnings.append(f"the rules broken are kept for the first {MAX_REJECTED_ROWS_DETAIL:,} rejected rows only; "
-                        "the counts are exact.")
+    if summary.rows_rejected_undetailed:
+        warnings.append(f"the rules broken are kept for the first {MAX_REJECTED_ROWS_DETAIL:,} rejected rows; "
+                        f"{summary.rows_rejected_undetailed:,} more rejected rows are counted only.")
     if summary.rows_valid < MIN_ROWS_FOR_A_MODEL:
         warnings.append(
             f"only {summary.rows_valid} valid rows: a model trained on this data alone will be weak "

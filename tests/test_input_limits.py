@@ -156,7 +156,7 @@ def test_a_refusal_lists_only_the_first_headers_each_cut_short(make_file):
     assert "130 more" in message and len(message) < 4000
 
 
-def test_rejected_rows_keep_detail_up_to_the_cap_and_the_counts_stay_exact(make_file, monkeypatch):
+def test_rejected_rows_keep_detail_up_to_the_cap_and_the_counts_stay_exact(make_file, monkeypatch, settings):
     monkeypatch.setattr(validate, "MAX_REJECTED_ROWS_DETAIL", 3)
     bad = [f"B{i},1,Math,9,99,90,25,3.5,40,A+" for i in range(10)]  # each breaks two rules
     path = make_file("bad.csv", "\n".join([HEADER, ROW, *bad]) + "\n")
@@ -165,6 +165,9 @@ def test_rejected_rows_keep_detail_up_to_the_cap_and_the_counts_stay_exact(make_
     assert result.rows_rejected == 10 and result.rows_valid == 1 and result.rows_total == 11
     assert sorted(result.rejects["source_row"].unique()) == [3, 4, 5]
     assert result.rows_rejected_without_detail == 7
+    summary = ingest_file(path, settings=settings, progress=None).summary
+    assert (summary.rows_rejected, summary.rows_rejected_undetailed) == (10, 7)
+    assert any("7 more rejected rows are counted only" in warning for warning in summary.warnings)
 
 
 def test_the_raw_row_is_stored_once_per_rejected_row(make_file):
