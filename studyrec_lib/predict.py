@@ -112,8 +112,9 @@ def load_active_models(settings: Settings) -> ActiveModels:
     if set(active) != set(registry.TASKS):
         raise NoActiveModel("no trained model is active yet. Run `make run` (or `studyrec pipeline FILE`) first.")
     labels = {task: f"{task} (version {entry['version']})" for task, entry in active.items()}
-    artifacts = {task: registry.load_verified(_inside_runs(entry["artifact_path"], settings, labels[task]),
-                                              entry["artifact_sha256"], labels[task])
+    paths = {task: _inside_runs(entry["artifact_path"], settings, labels[task]) for task, entry in active.items()}
+    registry.confirm_sidecar(active, settings)
+    artifacts = {task: registry.load_verified(paths[task], entry["artifact_sha256"], labels[task])
                  for task, entry in active.items()}
     regression, classification = artifacts["regression"], artifacts["classification"]
     task = regression["task"]

@@ -6,9 +6,11 @@ registered and its bytes still hash to the registered sha256.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
+import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,9 +19,11 @@ import pandas as pd
 
 from . import warehouse
 from .config import Settings, load_settings
-from .errors import StudyRecError
+from .errors import StudyRecError, WarehouseLocked
 from .files import write_private_atomically
 from .ingest import file_sha256 as sha256_of  # one implementation of a file's sha256
+
+logger = logging.getLogger(__name__)
 
 TASKS = ("regression", "classification")
 VERSION_FORMAT = "%Y%m%d%H%M%S"
@@ -165,6 +169,7 @@ def active_sidecar(settings: Settings) -> Path:
 
 
 SIDECAR_KEYS = ("version", "artifact_path", "artifact_sha256")
+CONFIRM_LOCK_TIMEOUT_S = 0.5
 
 
 def sidecar_entries(rows: list[tuple]) -> dict:
@@ -180,6 +185,29 @@ def write_active_sidecar(settings: Settings | None = None) -> dict:
     active = sidecar_entries(rows)
     write_private_atomically(active_sidecar(settings), json.dumps(active, indent=2))
     return active
+
+
+def confirm_sidecar(active: dict, settings: Settings) -> bool:
+    """Refuse sidecar entries the registry did not record (path and sha256), before anything is unpickled.
+
+    The servers read the sidecar so as never to wait on the warehouse; this check waits at most a moment
+    (once per activation). While another process holds the file it cannot be made: False, and the caller
+    relies on the runs-folder and sha256 checks alone until the next load.
+    """
+    try:
+        with warehouse.connect(dataclasses.replace(settings, lock_timeout_s=CONFIRM_LOCK_TIMEOUT_S),
+                               read_only=True) as con:
+            rows = con.execute("SELECT task, version, artifact_path, artifact_sha256 FROM active_models").fetchall()
+    except WarehouseLocked:
+        logger.warning("active models not confirmed against the registry: the warehouse is busy")
+        return False
+    recorded = sidecar_entries(rows)
+    for task, entry in active.items():
+        if recorded.get(task) != {key: entry[key] for key in SIDECAR_KEYS}:
+            logger.error("active-models file: %s=%s, the registry: %s", task, entry, recorded.get(task))
+            raise RegistryError(f"the active {task} model named by {active_sidecar(settings).name} is not the one the "
+                                "registry activated; run `studyrec activate` to rewrite the file from the registry.")
+    return True
 
 
 def read_active_sidecar(settings: Settings | None = None) -> dict:

@@ -350,3 +350,20 @@ def test_a_predictor_given_only_the_warehouse_finds_its_models(trained_settings,
     assert only_warehouse.runs_dir == trained_settings.runs_dir
     models = Predictor(only_warehouse, resources=[]).models()
     assert set(models.versions) == {"regression", "classification"}
+
+
+def test_an_artifact_inside_the_runs_folder_that_the_registry_did_not_activate_is_never_unpickled(copy_of_trained):
+    """Inside the runs folder and with its own sha256, but not what the registry recorded: refused unloaded."""
+    import joblib
+
+    marker = copy_of_trained.runs_dir / "code-ran"
+    planted = copy_of_trained.runs_dir / "planted" / "regression.joblib"
+    planted.parent.mkdir()
+    joblib.dump(_RunsCodeWhenUnpickled(marker), planted)
+    sidecar = registry.active_sidecar(copy_of_trained)
+    active = json.loads(sidecar.read_text())
+    active["regression"].update(artifact_path=str(planted), artifact_sha256=registry.sha256_of(planted))
+    sidecar.write_text(json.dumps(active))
+    with pytest.raises(registry.RegistryError, match="not the one the registry activated"):
+        Predictor(copy_of_trained, resources=[]).models()
+    assert not marker.exists()
