@@ -311,19 +311,22 @@ class _RunsCodeWhenUnpickled:
         return (type(self.marker).touch, (self.marker,))
 
 
-def test_an_artifact_outside_the_runs_folder_is_never_unpickled(copy_of_trained, tmp_path):
-    """A sidecar pointed at a pickle elsewhere, with that file's own sha256, is refused before loading it."""
+@pytest.mark.parametrize(("where", "refusal"), [
+    ("outside", "not inside the runs folder"),  # a pickle elsewhere, with that file's own sha256
+    ("inside", "not the one the registry activated"),  # inside the runs folder, but the registry never recorded it
+])
+def test_a_pickle_the_registry_did_not_activate_is_never_unpickled(copy_of_trained, tmp_path, where, refusal):
     import joblib
 
     marker = tmp_path / "code-ran"
-    elsewhere = tmp_path / "elsewhere" / "regression.joblib"
-    elsewhere.parent.mkdir()
-    joblib.dump(_RunsCodeWhenUnpickled(marker), elsewhere)
+    planted = (tmp_path / "elsewhere" if where == "outside" else copy_of_trained.runs_dir / "planted") / "r.joblib"
+    planted.parent.mkdir()
+    joblib.dump(_RunsCodeWhenUnpickled(marker), planted)
     sidecar = registry.active_sidecar(copy_of_trained)
     active = json.loads(sidecar.read_text())
-    active["regression"].update(artifact_path=str(elsewhere), artifact_sha256=registry.sha256_of(elsewhere))
+    active["regression"].update(artifact_path=str(planted), artifact_sha256=registry.sha256_of(planted))
     sidecar.write_text(json.dumps(active))
-    with pytest.raises(registry.RegistryError, match="not inside the runs folder"):
+    with pytest.raises(registry.RegistryError, match=refusal):
         Predictor(copy_of_trained, resources=[]).models()
     assert not marker.exists()
 
@@ -351,19 +354,3 @@ def test_a_predictor_given_only_the_warehouse_finds_its_models(trained_settings,
     models = Predictor(only_warehouse, resources=[]).models()
     assert set(models.versions) == {"regression", "classification"}
 
-
-def test_an_artifact_inside_the_runs_folder_that_the_registry_did_not_activate_is_never_unpickled(copy_of_trained):
-    """Inside the runs folder and with its own sha256, but not what the registry recorded: refused unloaded."""
-    import joblib
-
-    marker = copy_of_trained.runs_dir / "code-ran"
-    planted = copy_of_trained.runs_dir / "planted" / "regression.joblib"
-    planted.parent.mkdir()
-    joblib.dump(_RunsCodeWhenUnpickled(marker), planted)
-    sidecar = registry.active_sidecar(copy_of_trained)
-    active = json.loads(sidecar.read_text())
-    active["regression"].update(artifact_path=str(planted), artifact_sha256=registry.sha256_of(planted))
-    sidecar.write_text(json.dumps(active))
-    with pytest.raises(registry.RegistryError, match="not the one the registry activated"):
-        Predictor(copy_of_trained, resources=[]).models()
-    assert not marker.exists()
