@@ -12,6 +12,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check "uv>=0.4,<1"
 	$(PY) -m uv pip install --quiet --compile-bytecode --python $(PY) -e ".[test]"
 	$(PY) -m compileall -q studyrec_lib
+	mkdir -p runs && chmod -R go-rwx runs  # run folders hold students' marks; git checks the folder out 0755
 	touch $(STAMP)
 
 setup: $(STAMP)
