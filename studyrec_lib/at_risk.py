@@ -10,7 +10,6 @@ from sklearn.base import BaseEstimator
 
 from . import exports
 from .config import Settings
-from .files import make_private
 from .signals import weak_signals
 from .spool import PredictionSpool, new_record
 from .tasks import STUDENT_TASK, Task
@@ -49,12 +48,11 @@ def find_at_risk(open_rows: pd.DataFrame, regressor: BaseEstimator, classifier: 
 
 
 def export(at_risk: pd.DataFrame, run_dir: Path) -> dict[str, Path]:
-    """at_risk.csv and at_risk.xlsx for teachers: only the flagged students, readable as the umask says
-    even when the process that writes them did not set it (students' names and marks)."""
+    """at_risk.csv and at_risk.xlsx for teachers: only the flagged students (private, see :mod:`exports`)."""
     flagged = at_risk[at_risk["at_risk"]] if len(at_risk) else at_risk
     return {
-        "csv": make_private(exports.write_csv(flagged, Path(run_dir) / "at_risk.csv")),
-        "xlsx": make_private(exports.write_xlsx(flagged, Path(run_dir) / "at_risk.xlsx", sheet="at risk")),
+        "csv": exports.write_csv(flagged, Path(run_dir) / "at_risk.csv"),
+        "xlsx": exports.write_xlsx(flagged, Path(run_dir) / "at_risk.xlsx", sheet="at risk"),
     }
 
 

@@ -237,11 +237,11 @@ def _predict_file(args: argparse.Namespace, predictor, spool) -> int:
         print(f"error: {refusal}", file=sys.stderr)
         return EXIT_REFUSED
     scored = score_rows(rows, predictor)
+    versions = predictor.models().versions  # once, not per row
     for row in scored.to_dict("records"):
         if not row["errors"]:
             result = {"predicted_final_marks": row["predicted_final_marks"], "predicted_grade": row["predicted_grade"],
-                      "grade_probabilities": {g: row[f"p_{g}"] for g in GRADES},
-                      "model_versions": predictor.models().versions}
+                      "grade_probabilities": {g: row[f"p_{g}"] for g in GRADES}, "model_versions": versions}
             student_id = str(row.get("student_id") or "") or None
             spool.append(new_record("batch", student_id, logged_inputs(row), result, 0.0))
     output = Path(args.output)

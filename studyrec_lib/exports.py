@@ -2,7 +2,8 @@
 
 Every CSV or XLSX the project writes for teachers goes through :func:`write_csv` or :func:`write_xlsx`
 (at-risk lists, rejected rows, batch predictions): their text may come from a teacher's file, which a
-student may have written into.
+student may have written into. They hold students' marks, so each gets the configured private mode even
+when the process that writes it did not set the umask.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 from openpyxl import Workbook
+
+from .files import make_private
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -30,7 +33,7 @@ def write_csv(frame: pd.DataFrame, path: Path) -> Path:
         safe[column] = safe[column].map(neutralise)
     safe.columns = [neutralise(str(c)) for c in frame.columns]
     safe.to_csv(path, index=False)
-    return path
+    return make_private(path)
 
 
 def write_xlsx(frame: pd.DataFrame, path: Path, sheet: str = "data") -> Path:
@@ -46,4 +49,4 @@ def write_xlsx(frame: pd.DataFrame, path: Path, sheet: str = "data") -> Path:
             if isinstance(cell.value, str):
                 cell.data_type = "s"
     workbook.save(path)
-    return path
+    return make_private(path)

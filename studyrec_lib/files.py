@@ -53,6 +53,12 @@ def write_private_atomically(path: Path, text: str) -> Path:
     return path
 
 
+def file_stamp(path: Path) -> tuple[int, int]:
+    """What changes whenever a sidecar is rewritten: a rewrite is a rename, so a new inode even within one tick."""
+    info = os.stat(path)
+    return info.st_ino, info.st_mtime_ns
+
+
 def excess_bits(mode: int, umask: int) -> int:
     """Permission bits for the group or others that ``umask`` would have removed (0: as private as required)."""
     return stat.S_IMODE(mode) & umask & SHARED_BITS

@@ -8,7 +8,6 @@ to the sha256 the registry recorded (the sidecar is the registry's copy of both)
 
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ from . import registry
 from .config import Settings, load_settings
 from .errors import StudyRecError
 from .fast_models import FastModels
+from .files import file_stamp
 from .inputs import InputError, check_features
 from .schema import FIELDS_BY_NAME, GRADES
 from .signals import WEAK_SIGNALS
@@ -140,10 +140,9 @@ class Predictor:
 
     def _sidecar_stamp(self) -> tuple[int, int] | None:
         try:
-            info = os.stat(registry.active_sidecar(self.settings))
+            return file_stamp(registry.active_sidecar(self.settings))
         except FileNotFoundError:
             return None
-        return info.st_ino, info.st_mtime_ns  # a rewrite is a rename: a new inode, even within one tick
 
     def models(self) -> ActiveModels:
         stamp = self._sidecar_stamp()

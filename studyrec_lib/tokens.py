@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import secrets
 import threading
 from datetime import UTC, datetime
@@ -19,7 +18,7 @@ import pandas as pd
 from . import warehouse
 from .config import Settings, load_settings
 from .errors import StudyRecError
-from .files import write_private_atomically
+from .files import file_stamp, write_private_atomically
 
 TOKEN_BYTES = 32
 TOKEN_PREFIX = "sr_"  # so no token starts with "-", which a command line (`--token T`) reads as an option
@@ -107,11 +106,10 @@ class TokenStore:
         path = sidecar(self.settings)
         with self._lock:  # one rewrite or reload at a time; the others then find it done
             try:
-                info = os.stat(path)
+                stamp = file_stamp(path)
             except FileNotFoundError:
                 write_sidecar(self.settings)
-                info = os.stat(path)
-            stamp = (info.st_ino, info.st_mtime_ns)  # a rewrite is a rename: a new inode, even within one tick
+                stamp = file_stamp(path)
             if stamp != self._stamp:
                 self._active = json.loads(path.read_text())
                 self._stamp = stamp
