@@ -28,12 +28,15 @@ run: $(STAMP) $(EXAMPLE)
 
 test: $(STAMP) browser
 	$(VENV)/bin/ruff check studyrec_lib tests scripts benchmarks
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check studyrec_lib tests scripts benchmarks
+	$(VENV)/bin/lint-imports
 
 bench: $(STAMP) browser
+	$(PY) benchmarks/bench_cli_start.py
 	$(PY) benchmarks/bench_ingest.py
 	$(PY) benchmarks/bench_train.py --pipeline --million
 	$(PY) benchmarks/bench_predict.py

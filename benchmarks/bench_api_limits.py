@@ -26,7 +26,7 @@ import httpx
 import psutil
 from bench_predict import INPUT, ROOT, free_port, trained_warehouse
 
-from studyrec_lib import tokens
+from studyrec_lib.web import tokens
 
 HOLD = "import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('held', flush=True); sys.stdin.readline()"
 

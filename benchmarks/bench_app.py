@@ -28,8 +28,8 @@ import psutil
 from bench_predict import free_port, trained_warehouse  # this folder is on sys.path when a benchmark runs
 from playwright.sync_api import Browser, expect, sync_playwright
 
-from studyrec_lib.app_server import AppServerOptions, VoilaProcess
-from studyrec_lib.config import Settings
+from studyrec_lib.core.config import Settings
+from studyrec_lib.web.app_server import AppServerOptions, VoilaProcess
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from studyrec_lib import example_data
-from studyrec_lib.config import load_settings
+from studyrec_lib.core.config import load_settings
+from studyrec_lib.core.schema import FIELDS_BY_NAME, GRADES
+from studyrec_lib.demo import example as example_data
 from studyrec_lib.ingest import ingest_file
-from studyrec_lib.schema import FIELDS_BY_NAME, GRADES
 
 DATA_DIR = Path(__file__).resolve().parent / ".data"
 
@@ -83,7 +83,7 @@ def baseline_rowwise(path: Path, rows: int) -> float:
 HOSTILE_RUNNER = """
 import json, resource, sys, time
 from pathlib import Path
-from studyrec_lib.config import load_settings
+from studyrec_lib.core.config import load_settings
 from studyrec_lib.ingest import ingest_file
 folder = Path(sys.argv[2])
 settings = load_settings(warehouse=folder / "w.duckdb", runs_dir=folder / "runs")

@@ -18,13 +18,12 @@ import time
 
 import numpy as np
 
-from studyrec_lib.drift import DEFAULT_ALPHA, compute_drift
-from studyrec_lib.example_data import generate
-from studyrec_lib.features import feature_baseline
-from studyrec_lib.shifted_data import SHIFTABLE, shift_frame
-from studyrec_lib.tasks import STUDENT_TASK
+from studyrec_lib.core import STUDENT_TASK, defaults
+from studyrec_lib.demo import SHIFTABLE, generate, shift_frame
+from studyrec_lib.modeling.feature_baseline import feature_baseline
+from studyrec_lib.monitoring import DEFAULT_ALPHA, compute_drift
 
-THRESHOLD, MIN_SAMPLES = 0.35, 50
+THRESHOLD, MIN_SAMPLES = defaults.DRIFT_THRESHOLD, defaults.DRIFT_MIN_SAMPLES
 
 
 def sample(seed: int, rows: int):

@@ -24,13 +24,16 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from studyrec_lib import example_data, registry, tokens, warehouse
-from studyrec_lib.config import load_settings
+from studyrec_lib.core import warehouse
+from studyrec_lib.core.config import load_settings
+from studyrec_lib.demo import example as example_data
 from studyrec_lib.ingest import ingest_file
-from studyrec_lib.predict import Predictor
-from studyrec_lib.registration import register_training
-from studyrec_lib.train import train
-from studyrec_lib.training_data import load_training_examples
+from studyrec_lib.modeling.training import train
+from studyrec_lib.modeling.training_data import load_training_examples
+from studyrec_lib.registry import versions as registry
+from studyrec_lib.registry.registration import register_training
+from studyrec_lib.serving.predictor import Predictor
+from studyrec_lib.web import tokens
 
 ROOT = Path(__file__).resolve().parent.parent
 INPUT = {"semester": 3, "subject": "Mathematics", "assignment_marks": 3.5, "quiz_marks": 6,
@@ -38,8 +41,8 @@ INPUT = {"semester": 3, "subject": "Mathematics", "assignment_marks": 3.5, "quiz
 BASELINE_SERVER = """
 import sys, joblib, pandas as pd, uvicorn
 from fastapi import FastAPI, Request
-from studyrec_lib import registry
-from studyrec_lib.config import load_settings
+from studyrec_lib.registry import versions as registry
+from studyrec_lib.core.config import load_settings
 app = FastAPI()
 settings = load_settings()
 @app.post("/api/predict/")

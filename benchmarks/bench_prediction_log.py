@@ -21,9 +21,10 @@ from pathlib import Path
 
 from bench_predict import free_port, trained_warehouse  # this folder is on sys.path when a benchmark runs
 
-from studyrec_lib import tokens, warehouse
-from studyrec_lib.config import Settings
-from studyrec_lib.spool import spool_dir
+from studyrec_lib.core import warehouse
+from studyrec_lib.core.config import Settings
+from studyrec_lib.serving.spool import spool_dir
+from studyrec_lib.web import tokens
 
 ROOT = Path(__file__).resolve().parent.parent
 LOG_CATCH_UP_S = 60

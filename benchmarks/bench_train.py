@@ -32,10 +32,11 @@ from sklearn.metrics import f1_score, root_mean_squared_error
 from sklearn.model_selection import cross_val_score, train_test_split
 from sklearn.pipeline import Pipeline
 
-from studyrec_lib import evaluate, example_data
-from studyrec_lib.features import preprocessor
-from studyrec_lib.tasks import STUDENT_TASK
-from studyrec_lib.train import train
+from studyrec_lib.core.tasks import STUDENT_TASK
+from studyrec_lib.demo import example as example_data
+from studyrec_lib.evaluation import tables as evaluate
+from studyrec_lib.modeling.features import preprocessor
+from studyrec_lib.modeling.training import train
 
 ROOT = Path(__file__).resolve().parent.parent
 

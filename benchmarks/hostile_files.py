@@ -14,7 +14,7 @@ from pathlib import Path
 
 import openpyxl
 
-from studyrec_lib.schema import COLUMNS
+from studyrec_lib.core.schema import COLUMNS
 
 ROW = ["S1", 1, "Math", 4, 8, 90, 25, 3.5, 40, "A+"]
 CHUNK = 1 << 20

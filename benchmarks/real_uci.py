@@ -44,8 +44,9 @@ import pandas as pd
 from joblib import Parallel, delayed, parallel_config
 from sklearn.model_selection import KFold
 
-from studyrec_lib.tasks import Task
-from studyrec_lib.train import CV_FOLDS, train
+from studyrec_lib.core.defaults import CV_FOLDS
+from studyrec_lib.core.tasks import Task
+from studyrec_lib.modeling.training import train
 
 NUMERIC = ("age", "Medu", "Fedu", "traveltime", "studytime", "failures", "famrel", "freetime", "goout", "Dalc",
            "Walc", "health", "absences")

@@ -10,14 +10,17 @@
 #   0 nothing to report (or too few samples to judge), 3 drift or a feedback warning, 2 the run failed.
 # Two retrains never overlap: a lock beside the warehouse makes the second one skip (and say so).
 # Settings come from the environment as for every studyrec command (STUDYREC_WAREHOUSE, STUDYREC_RUNS).
+# Lookbacks, sample minimums, the drift threshold and the feedback alert levels are studyrec's defaults, which
+# live in studyrec_lib/core/defaults.py (one home for the CLI, the notebooks and the library); add flags here
+# to change them for this job only.
 set -u
 cd "$(dirname "$0")/.." || exit 2
 STUDYREC=.venv/bin/studyrec
 echo "== $(date -u +%Y-%m-%dT%H:%M:%SZ) studyrec ${1:-monitor}"
 if [ "${1:-monitor}" = "feedback" ]; then
-    $STUDYREC feedback --lookback-days 180 --min-samples 30 --mae-alert 8 --accuracy-alert 0.55 --json
+    $STUDYREC feedback --json
 else
-    $STUDYREC monitor --lookback-days 30 --min-samples 50 --drift-threshold 0.35 --auto-retrain --json
+    $STUDYREC monitor --auto-retrain --json
 fi
 status=$?
 echo "== exit $status"

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Write the synthetic example cohort (see studyrec_lib/example_data.py for how it is built).
+"""Write the synthetic example cohort (see studyrec_lib/demo/example.py for how it is built).
 
 final_marks = a linear function of midterm, quiz, assignment, attendance, previous CGPA and subject
 difficulty + Gaussian noise with standard deviation 4.0 marks (FINAL_MARKS_NOISE_SD): no model can
@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import argparse
 
-from studyrec_lib import example_data
-from studyrec_lib.shifted_data import parse_assignments, shift_frame
+from studyrec_lib import demo
 
 
 def main() -> None:
@@ -35,15 +34,15 @@ def main() -> None:
     parser.add_argument("--new-subject", help="a subject the models never saw, given to a share of rows")
     parser.add_argument("--new-subject-share", type=float, default=0.2)
     args = parser.parse_args()
-    frame = example_data.generate(args.students, seed=args.seed, open_semesters=args.open_semesters)
+    frame = demo.generate(args.students, seed=args.seed, open_semesters=args.open_semesters)
     try:
-        shifts, scales = parse_assignments(args.shift, "--shift"), parse_assignments(args.scale, "--scale")
+        shifts, scales = demo.parse_assignments(args.shift, "--shift"), demo.parse_assignments(args.scale, "--scale")
     except ValueError as error:
         parser.error(str(error))
     if shifts or scales or args.new_subject:
-        frame = shift_frame(frame, shifts, scales, args.new_subject, args.new_subject_share, seed=args.seed)
-    path = example_data.write(frame, args.output, args.format)
-    print(f"wrote {len(frame):,} rows to {path} (final_marks noise sd {example_data.FINAL_MARKS_NOISE_SD})")
+        frame = demo.shift_frame(frame, shifts, scales, args.new_subject, args.new_subject_share, seed=args.seed)
+    path = demo.write(frame, args.output, args.format)
+    print(f"wrote {len(frame):,} rows to {path} (final_marks noise sd {demo.FINAL_MARKS_NOISE_SD})")
 
 
 if __name__ == "__main__":

@@ -6,13 +6,15 @@ import argparse
 import json
 import os
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+from studyrec_lib.core import defaults
+from studyrec_lib.core.config import load_settings
+from studyrec_lib.core.errors import StudyRecError
+from studyrec_lib.core.files import apply_umask
 
-from .config import load_settings
-from .errors import StudyRecError
-from .files import apply_umask
+if TYPE_CHECKING:
+    import pandas as pd
 
 EXIT_OK, EXIT_REFUSED, EXIT_ERROR = 0, 1, 2
 
@@ -22,6 +24,8 @@ def _print_json(payload: object) -> None:
 
 
 def _print_frame(frame: pd.DataFrame, as_json: bool) -> None:
+    import pandas as pd
+
     if as_json:
         _print_json(json.loads(frame.to_json(orient="records", date_format="iso")))
     elif frame.empty:
@@ -48,7 +52,7 @@ def _ingest_options(args: argparse.Namespace) -> dict:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from .pipeline import run_ingest
+    from studyrec_lib.runs import run_ingest
 
     summary = run_ingest(args.path, **_ingest_options(args), settings=_settings(args), progress=not args.json)
     _report_run(summary, args.json, keys=INGEST_KEYS)
@@ -56,12 +60,12 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def _folds(args: argparse.Namespace) -> dict:
-    """Given --folds, or the library's own number (not imported here: the CLI starts without scikit-learn)."""
+    """Given --folds, or the library's own number (``core.defaults``; the CLI starts without scikit-learn)."""
     return {"n_folds": args.folds} if args.folds is not None else {}
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .pipeline import run_train
+    from studyrec_lib.runs import run_train
 
     summary = run_train(settings=_settings(args), **_folds(args), progress=not args.json)
     _report_run(summary, args.json, keys=TRAIN_KEYS)
@@ -69,7 +73,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_pipeline(args: argparse.Namespace) -> int:
-    from .pipeline import run_pipeline
+    from studyrec_lib.runs import run_pipeline
 
     summary = run_pipeline(args.path, **_ingest_options(args), settings=_settings(args), **_folds(args),
                            progress=not args.json)
@@ -88,7 +92,7 @@ def _monitor_exit_code(summary: dict) -> int:
 
 
 def _report_monitor(summary: dict, as_json: bool) -> None:
-    from .feedback import feedback_overview
+    from studyrec_lib.monitoring import feedback_overview
 
     drift, feedback = summary.get("drift") or {}, summary.get("feedback") or {}
     decision = summary.get("decision") or {}
@@ -113,7 +117,7 @@ def _report_monitor(summary: dict, as_json: bool) -> None:
 
 
 def cmd_monitor(args: argparse.Namespace) -> int:
-    from .pipeline import run_monitor
+    from studyrec_lib.runs import run_monitor
 
     summary = run_monitor(_settings(args), "monitor", progress=not args.json, lookback_days=args.lookback_days,
                           min_samples=args.min_samples, drift_threshold=args.drift_threshold,
@@ -125,7 +129,7 @@ def cmd_monitor(args: argparse.Namespace) -> int:
 
 
 def cmd_feedback(args: argparse.Namespace) -> int:
-    from .pipeline import run_monitor
+    from studyrec_lib.runs import run_monitor
 
     summary = run_monitor(_settings(args), "feedback", progress=not args.json,
                           feedback_lookback_days=args.lookback_days, feedback_min_samples=args.min_samples,
@@ -135,14 +139,14 @@ def cmd_feedback(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from .registry import list_versions
+    from studyrec_lib.registry import list_versions
 
     _print_frame(list_versions(_settings(args)), args.json)
     return EXIT_OK
 
 
 def cmd_activate(args: argparse.Namespace) -> int:
-    from .registry import activate
+    from studyrec_lib.registry import activate
 
     activated = activate(args.model_version, args.task, reason=args.reason, settings=_settings(args))
     if args.json:
@@ -169,19 +173,14 @@ def _report_run(summary: dict, as_json: bool, keys: tuple[str, ...]) -> None:
 
 
 def cmd_datasets(args: argparse.Namespace) -> int:
-    from .warehouse import query_frame
+    from studyrec_lib.ingest import list_datasets
 
-    frame = query_frame(
-        "SELECT dataset_id, name, source_file, uploaded_at, rows_total, rows_loaded, rows_rejected, rows_open, "
-        "status, run_id, sha256 FROM datasets ORDER BY dataset_id",
-        settings=_settings(args),
-    )
-    _print_frame(frame, args.json)
+    _print_frame(list_datasets(_settings(args)), args.json)
     return EXIT_OK
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    from .runs import list_runs
+    from studyrec_lib.runs import list_runs
 
     _print_frame(list_runs(_settings(args)), args.json)
     return EXIT_OK
@@ -190,8 +189,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
 def cmd_predict(args: argparse.Namespace) -> int:
     import time
 
-    from .predict import InvalidInput, Predictor
-    from .spool import PredictionSpool, new_record
+    from studyrec_lib.serving import InvalidInput, PredictionSpool, Predictor, new_record
 
     settings = _settings(args)
     predictor = Predictor(settings)
@@ -223,48 +221,35 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 def _predict_file(args: argparse.Namespace, predictor, spool) -> int:
     """Score every row of ``--input`` into ``--output``; exit 1 when the file is refused or no row scores."""
-    from .batch_scoring import first_errors, logged_inputs, rows_to_score, score_rows
-    from .errors import FileRefused
-    from .exports import write_csv, write_xlsx
-    from .ingest import file_sha256
-    from .schema import GRADES
-    from .spool import new_record
+    from studyrec_lib.core.errors import FileRefused
+    from studyrec_lib.serving import NothingScored, score_file
 
-    source = Path(args.input)
+    def report(summary: dict) -> None:
+        bad = summary["rows_with_errors"]
+        _print_json(summary) if args.json else print(
+            f"scored {summary['scored']} of {summary['rows']} rows into {summary['output']}"
+            + (f"; {bad} rows have input errors (column 'errors')" if bad else ""))
+
     try:
-        rows = rows_to_score(source, _settings(args), sheet=args.sheet, column_map=args.column_map)
+        summary = score_file(args.input, args.output, predictor, spool, _settings(args), sheet=args.sheet,
+                             column_map=args.column_map)
+    except NothingScored as refusal:  # the output holds every row's errors: summed up, then refused
+        report(refusal.summary)
+        print(f"error: {refusal}", file=sys.stderr)
+        return EXIT_REFUSED
     except FileRefused as refusal:
         print(f"error: {refusal}", file=sys.stderr)
         return EXIT_REFUSED
-    scored = score_rows(rows, predictor)
-    versions = predictor.models().versions  # once, not per row
-    for row in scored.to_dict("records"):
-        if not row["errors"]:
-            result = {"predicted_final_marks": row["predicted_final_marks"], "predicted_grade": row["predicted_grade"],
-                      "grade_probabilities": {g: row[f"p_{g}"] for g in GRADES}, "model_versions": versions}
-            student_id = str(row.get("student_id") or "") or None
-            spool.append(new_record("batch", student_id, logged_inputs(row), result, 0.0))
-    output = Path(args.output)
-    (write_xlsx if output.suffix.lower() == ".xlsx" else write_csv)(scored, output)
-    bad = int((scored["errors"] != "").sum())
-    summary = {"input": str(source), "input_sha256": file_sha256(source), "output": str(output),
-               "rows": len(scored), "scored": len(scored) - bad, "rows_with_errors": bad,
-               "model_versions": predictor.models().versions}
-    _print_json(summary) if args.json else print(
-        f"scored {summary['scored']} of {summary['rows']} rows into {output}"
-        + (f"; {bad} rows have input errors (column 'errors')" if bad else ""))
-    if summary["scored"] == 0:
-        print(f"error: {source}: none of the {bad} rows could be scored. First: {first_errors(scored)}. "
-              f"Every row's errors are in {output}.", file=sys.stderr)
-        return EXIT_REFUSED
+    report(summary)
     return EXIT_OK
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from .config import ENV_RUNS, ENV_WAREHOUSE
-    from .http_server import ENV_REQUEST_TIMEOUT, uvicorn_limits
+    from studyrec_lib.core.config import ENV_RUNS, ENV_WAREHOUSE
+    from studyrec_lib.web.api_config import ENV_REQUEST_TIMEOUT
+    from studyrec_lib.web.http_server import uvicorn_limits
 
     settings = _settings(args)
     # Every worker process builds the app from the environment (tokens, rate limits and models are shared
@@ -272,14 +257,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     os.environ[ENV_WAREHOUSE], os.environ[ENV_RUNS] = str(settings.warehouse), str(settings.runs_dir)
     if args.request_timeout is not None:
         os.environ[ENV_REQUEST_TIMEOUT] = str(args.request_timeout)
-    uvicorn.run("studyrec_lib.api:create_app", factory=True, host=args.host, port=args.port,
+    uvicorn.run("studyrec_lib.web.api:create_app", factory=True, host=args.host, port=args.port,
                 workers=args.workers, log_level="warning", access_log=False,
                 **uvicorn_limits(args.max_connections))
     return EXIT_OK
 
 
 def cmd_app(args: argparse.Namespace) -> int:
-    from .app_server import AppServerOptions, serve_app
+    from studyrec_lib.web import AppServerOptions, serve_app
 
     options = AppServerOptions(host=args.host, port=args.port, pool_size=args.pool_size,
                                preheat=args.pool_size > 0, cull_idle_timeout_s=args.cull_idle_timeout)
@@ -287,29 +272,29 @@ def cmd_app(args: argparse.Namespace) -> int:
 
 
 def cmd_tokens(args: argparse.Namespace) -> int:
-    from . import tokens
+    from studyrec_lib.web import create_token, list_tokens, revoke_token
 
     settings = _settings(args)
     if args.action == "create":
         if not args.student_id:
             print("error: tokens create needs --student-id", file=sys.stderr)
             return EXIT_ERROR
-        token_id, token = tokens.create_token(args.student_id, args.name, settings)
+        token_id, token = create_token(args.student_id, args.name, settings)
         if args.json:
             _print_json({"token_id": token_id, "student_id": args.student_id, "token": token})
         else:
             print(f"token {token_id} for student {args.student_id} (shown once; only its hash is stored):")
             print(token)
     elif args.action == "revoke":
-        token_id = tokens.revoke_token(args.token_id, args.token, settings)
+        token_id = revoke_token(args.token_id, args.token, settings)
         print(f"token {token_id} revoked")
     else:
-        _print_frame(tokens.list_tokens(settings), args.json)
+        _print_frame(list_tokens(settings), args.json)
     return EXIT_OK
 
 
 def cmd_resources(args: argparse.Namespace) -> int:
-    from .study_plan import load_resources
+    from studyrec_lib.serving import load_resources
 
     loaded = load_resources(args.file, _settings(args))
     print(f"loaded {loaded} study resources from {args.file}")
@@ -317,7 +302,7 @@ def cmd_resources(args: argparse.Namespace) -> int:
 
 
 def cmd_security(args: argparse.Namespace) -> int:
-    from .security import smoke_test
+    from studyrec_lib.web import smoke_test
 
     report = smoke_test(args.host, _settings(args))
     _print_json(report)
@@ -358,22 +343,24 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("pipeline", parents=[common, ingest_options, folds], help="ingest, train and evaluate"
                    ).set_defaults(handler=cmd_pipeline)
     alerts = argparse.ArgumentParser(add_help=False)
-    alerts.add_argument("--mae-alert", type=float, default=8.0, help="feedback warns when MAE >= this")
-    alerts.add_argument("--accuracy-alert", type=float, default=0.55, help="feedback warns when accuracy <= this")
+    alerts.add_argument("--mae-alert", type=float, default=defaults.FEEDBACK_MAE_ALERT,
+                        help="feedback warns when MAE >= this")
+    alerts.add_argument("--accuracy-alert", type=float, default=defaults.FEEDBACK_ACCURACY_ALERT,
+                        help="feedback warns when accuracy <= this")
     monitor = sub.add_parser("monitor", parents=[common, alerts],
                              help="run 04_monitor: drift and feedback; exit 3 on an alert")
-    monitor.add_argument("--lookback-days", type=float, default=30)
-    monitor.add_argument("--min-samples", type=int, default=50)
-    monitor.add_argument("--drift-threshold", type=float, default=0.35,
+    monitor.add_argument("--lookback-days", type=float, default=defaults.DRIFT_LOOKBACK_DAYS)
+    monitor.add_argument("--min-samples", type=int, default=defaults.DRIFT_MIN_SAMPLES)
+    monitor.add_argument("--drift-threshold", type=float, default=defaults.DRIFT_THRESHOLD,
                          help="alert when a feature may have moved this many training SDs (significant shifts)")
     monitor.add_argument("--auto-retrain", action="store_true", help="retrain on drift; activate only past the gate")
-    monitor.add_argument("--feedback-lookback-days", type=float, default=180)
-    monitor.add_argument("--feedback-min-samples", type=int, default=30)
+    monitor.add_argument("--feedback-lookback-days", type=float, default=defaults.FEEDBACK_LOOKBACK_DAYS)
+    monitor.add_argument("--feedback-min-samples", type=int, default=defaults.FEEDBACK_MIN_SAMPLES)
     monitor.set_defaults(handler=cmd_monitor)
     feedback = sub.add_parser("feedback", parents=[common, alerts],
                               help="compare logged predictions with real outcomes; exit 3 on a warning")
-    feedback.add_argument("--lookback-days", type=float, default=180)
-    feedback.add_argument("--min-samples", type=int, default=30)
+    feedback.add_argument("--lookback-days", type=float, default=defaults.FEEDBACK_LOOKBACK_DAYS)
+    feedback.add_argument("--min-samples", type=int, default=defaults.FEEDBACK_MIN_SAMPLES)
     feedback.set_defaults(handler=cmd_feedback)
     sub.add_parser("models", parents=[common], help="list registered model versions").set_defaults(
         handler=cmd_models)

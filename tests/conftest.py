@@ -12,8 +12,9 @@ import pandas as pd
 import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
 
-from studyrec_lib.config import Settings, load_settings
-from studyrec_lib.example_data import generate
+from studyrec_lib.core.config import Settings, load_settings
+from studyrec_lib.demo.example import generate
+from tests.artifacts import load_artifact
 
 MakeFile = Callable[[str, str | bytes], Path]
 
@@ -21,7 +22,7 @@ MakeFile = Callable[[str, str | bytes], Path]
 @pytest.fixture(scope="session", autouse=True)
 def entry_point_umask() -> Iterator[None]:
     """The library runs as every entry point runs it: under the configured umask (files 0600, folders 0700)."""
-    from studyrec_lib.config import configured_umask
+    from studyrec_lib.core.config import configured_umask
 
     previous = os.umask(configured_umask())
     yield
@@ -66,17 +67,51 @@ def good_frame() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="session")
+def ridge_models() -> tuple[BaseEstimator, BaseEstimator]:
+    """The chosen models of a small training: a Ridge marks model and the grade-from-marks classifier."""
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import Pipeline
+
+    from studyrec_lib.core.tasks import STUDENT_TASK
+    from studyrec_lib.modeling import MarksGradeClassifier, preprocessor
+
+    frame = generate(students=12, seed=1)
+    X = frame[STUDENT_TASK.features]
+    marks = frame["final_marks"].to_numpy(dtype=float)
+    regressor = Pipeline([("features", preprocessor(STUDENT_TASK)), ("model", Ridge())]).fit(X, marks)
+    classifier = MarksGradeClassifier(regressor, STUDENT_TASK).fit(X, frame["final_grade"], marks=marks)
+    return regressor, classifier
+
+
+@pytest.fixture(scope="session")
+def monitoring_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, dict]:
+    """A warehouse trained once for the monitoring and monitoring-job tests (monitoring/trained_warehouse.py)."""
+    from tests.monitoring.trained_warehouse import trained_template
+
+    return trained_template(tmp_path_factory.mktemp("monitor-template"))
+
+
+@pytest.fixture
+def monitored(tmp_path: Path, monitoring_template: tuple[Settings, dict]) -> tuple[Settings, dict]:
+    """A copy of the trained monitoring warehouse this test may change, and the versions active in it."""
+    from tests.monitoring.trained_warehouse import copy_of
+
+    template, versions = monitoring_template
+    return copy_of(template, tmp_path), versions
+
+
+@pytest.fixture(scope="session")
 def trained_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """A warehouse with 20 students' results ingested and trained, registered and active models.
 
     Shared by the prediction, API and app tests; they must not change what is active in it.
     """
     from studyrec_lib import registry
-    from studyrec_lib.example_data import write
+    from studyrec_lib.demo.example import write
     from studyrec_lib.ingest import ingest_file
-    from studyrec_lib.registration import register_training
-    from studyrec_lib.train import train
-    from studyrec_lib.training_data import load_training_examples
+    from studyrec_lib.modeling.training import train
+    from studyrec_lib.modeling.training_data import load_training_examples
+    from studyrec_lib.registry.registration import register_training
 
     root = tmp_path_factory.mktemp("trained")
     settings = load_settings(warehouse=root / "warehouse.duckdb", runs_dir=root / "runs")
@@ -91,7 +126,7 @@ def trained_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 @pytest.fixture(scope="session")
 def student_with_weak_subjects(trained_settings: Settings) -> str:
     """The student of ``trained_settings`` with the most finished courses under a total of 50."""
-    from studyrec_lib import warehouse
+    from studyrec_lib.core import warehouse
 
     frame = warehouse.query_frame(
         """SELECT student_id, count(*) AS n FROM training_examples
@@ -129,7 +164,7 @@ def copy_of_trained(tmp_path: Path, trained_settings: Settings) -> Settings:
     """An own warehouse whose active models are the trained ones, registered afresh (safe to tamper with)."""
     from studyrec_lib import registry
 
-    artifacts = {task: registry.load_artifact(task, settings=trained_settings)[0] for task in registry.TASKS}
+    artifacts = {task: load_artifact(task, settings=trained_settings)[0] for task in registry.TASKS}
     settings = load_settings(warehouse=tmp_path / "own" / "warehouse.duckdb", runs_dir=tmp_path / "own" / "runs")
     entries = {task: {"artifact": artifact, "algorithm": artifact["algorithm"], "training_rows": 456,
                       "data_sha256": "0" * 64} for task, artifact in artifacts.items()}

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from studyrec_lib import example_data
+from studyrec_lib.demo import example as example_data
 
 STUDYREC = [sys.executable, "-m", "studyrec_lib.cli"]
 

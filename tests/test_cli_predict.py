@@ -9,13 +9,14 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from studyrec_lib import registry, warehouse
-from studyrec_lib.config import PROJECT_ROOT, Settings
-from studyrec_lib.example_data import generate
-from studyrec_lib.ingest import file_sha256
-from studyrec_lib.schema import GRADES
-from studyrec_lib.study_plan import read_resources
-from studyrec_lib.tokens import TokenStore, list_tokens
+from studyrec_lib import registry
+from studyrec_lib.core import warehouse
+from studyrec_lib.core.config import PROJECT_ROOT, Settings
+from studyrec_lib.core.files import file_sha256
+from studyrec_lib.core.schema import GRADES
+from studyrec_lib.demo.example import generate
+from studyrec_lib.serving.study_plan import read_resources
+from studyrec_lib.web.tokens import TokenStore, list_tokens
 
 STUDYREC = [sys.executable, "-m", "studyrec_lib.cli"]
 PAYLOAD = {"semester": 4, "subject": "Mathematics", "assignment_marks": 3.5, "quiz_marks": 4.0,

@@ -1,0 +1,51 @@
+"""Monitoring: does today's data still look like the training data, and did the predictions come true?
+
+What ``notebooks/04_monitor.ipynb`` calls: :func:`drift_section` (recent rows against the active model's
+baseline), :func:`feedback_report` (logged predictions against the outcomes uploaded later), :func:`decide`
+and :func:`write_summary` (the decision the job reads back: the job, not the notebook, starts a retrain),
+:func:`history` (the trend over past runs) and the report's plots and Markdown.
+"""
+
+from typing import TYPE_CHECKING
+
+from studyrec_lib.core.lazy import lazy_attributes
+from studyrec_lib.monitoring.decision import decide, write_summary
+from studyrec_lib.monitoring.drift import DEFAULT_ALPHA, DriftError, DriftReport, FeatureDrift, compute_drift
+from studyrec_lib.monitoring.feedback import compute_feedback, feedback_overview, feedback_report, load_feedback_pairs
+from studyrec_lib.monitoring.history import history
+from studyrec_lib.monitoring.recent import active_baseline, current_rows, drift_section, invalid_share
+
+if TYPE_CHECKING:  # the report's plots load matplotlib: imported on first use (core.lazy)
+    from studyrec_lib.monitoring.report import (
+        decision_markdown,
+        drift_markdown,
+        per_subject_table,
+        plot_distributions,
+        plot_trend,
+    )
+
+__getattr__ = lazy_attributes(__name__, "studyrec_lib.monitoring.report")
+
+__all__ = [
+    "DEFAULT_ALPHA",
+    "DriftError",
+    "DriftReport",
+    "FeatureDrift",
+    "active_baseline",
+    "compute_drift",
+    "compute_feedback",
+    "current_rows",
+    "decide",
+    "decision_markdown",
+    "drift_markdown",
+    "drift_section",
+    "feedback_overview",
+    "feedback_report",
+    "history",
+    "invalid_share",
+    "load_feedback_pairs",
+    "per_subject_table",
+    "plot_distributions",
+    "plot_trend",
+    "write_summary",
+]

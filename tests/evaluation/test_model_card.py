@@ -1,0 +1,86 @@
+import copy
+
+import pytest
+
+from studyrec_lib.demo import example as example_data
+from studyrec_lib.evaluation import model_card
+from studyrec_lib.modeling.training import train
+from studyrec_lib.registry import registration
+
+TRAINING = {
+    "versions": {"regression": "20250101120000", "classification": "20250101120001"},
+    "dataset_ids": [3, 4],
+    "data_sha256": "ab" * 32,
+}
+
+
+@pytest.fixture(scope="module")
+def result():
+    return train(example_data.generate(students=20, seed=1), n_folds=3)  # calibration needs 3 students a grade
+
+
+@pytest.fixture(scope="module")
+def card(result):
+    return model_card.model_card(result, {**TRAINING, "quality_gate": registration.quality_gate(result)})
+
+
+def test_card_names_the_versions_and_the_data(result, card):
+    assert card.startswith("# Model card: versions 20250101120000 (final marks) and 20250101120001 (final grade)")
+    assert "480 training rows" in card
+    assert "datasets [3, 4]; 20 students." in card
+    assert f"`{'ab' * 32}`" in card
+
+
+def test_card_reports_cv_figures_against_naive(result, card):
+    reg, clf = result.regression, result.classification
+    assert f"**{reg.chosen}**" in card and f"**{clf.chosen}**" in card
+    assert "3-fold CV RMSE" in card
+    assert f"Final marks RMSE {reg.best.mean('rmse'):.3f} ± {reg.best.std('rmse'):.3f}" in card
+    assert f"(naive, scaled midterm: {reg.candidates['naive'].mean('rmse'):.3f})" in card
+    assert f"weighted F1 {clf.best.mean('f1_weighted'):.3f}" in card
+    assert f"(naive {clf.candidates['naive'].mean('f1_weighted'):.3f})" in card
+    assert "Quality gate (beat the naive baseline): marks passed, grade passed." in card
+
+
+def test_card_reports_the_interval_calibration_and_coherence(result, card):
+    interval = result.interval
+    assert (f"90% prediction interval: ± {interval['half_width']:.2f} marks, measured coverage "
+            f"{interval['coverage']:.3f}.") in card
+    calibration = result.classification.extra["calibration"]
+    applied = "applied" if calibration["applied"] else "not applied"
+    assert f"Calibration: temperature calibration {applied} (CV Brier {calibration['brier_before']:.4f}" in card
+    assert f"{result.coherence['disagreement_rate']:.1%} of rows" in card
+
+
+def test_card_states_its_limits(result, card):
+    limits = card.split("## Limits", 1)[1]
+    imbalance = result.imbalance
+    assert f"Smallest grade class {imbalance['smallest_class']} has {imbalance['smallest_share']:.1%}" in limits
+    assert imbalance["severe"] == ("severe imbalance" in limits)
+    assert "cannot see illness" in limits
+    assert "extrapolations" in limits
+    assert "monitor drift" in limits
+
+
+def test_a_failed_gate_is_shown(result):
+    gate = registration.quality_gate(result)
+    gate["classification"] = {**gate["classification"], "passed": False}
+    card = model_card.model_card(result, {**TRAINING, "quality_gate": gate})
+    assert "marks passed, grade FAILED." in card
+
+
+def test_write_model_card(result, card, tmp_path):
+    path = model_card.write_model_card(result, {**TRAINING, "quality_gate": registration.quality_gate(result)},
+                                       tmp_path)
+    assert path == tmp_path / "model_card.md"
+    assert path.read_text(encoding="utf-8") == card
+
+
+def test_card_names_the_warnings_of_the_chosen_models_fits(result, card):
+    assert "warned" not in card
+    warned = copy.deepcopy(result)
+    warned.classification.best.warnings = ["ConvergenceWarning: lbfgs failed to converge"]
+    warned.classification.candidates["naive"].warnings = ["UserWarning: not chosen, not on the card"]
+    text = model_card.model_card(warned, {**TRAINING, "quality_gate": registration.quality_gate(warned)})
+    assert "- Fitting the chosen classification model warned: ConvergenceWarning: lbfgs failed to converge" in text
+    assert "not chosen" not in text

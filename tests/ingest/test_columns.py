@@ -1,0 +1,138 @@
+"""columns.py: headers as teachers write them are matched; anything ambiguous or missing is refused."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from studyrec_lib.core.errors import FileRefused
+from studyrec_lib.core.schema import COLUMNS, OUTCOME_COLUMNS
+from studyrec_lib.ingest.columns import load_column_map, match_columns, normalise_header
+
+SOURCE = "/data/marks.csv"
+
+
+def refused(headers: list[str], column_map: dict[str, str] | None = None) -> str:
+    with pytest.raises(FileRefused) as caught:
+        match_columns(SOURCE, headers, column_map)
+    message = str(caught.value)
+    assert message.startswith(SOURCE + ": ")
+    return message
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("Student ID", "student_id"),
+        ("  attendance %  ", "attendance_percentage"),
+        ("Mid-Term", "mid_term"),
+        ("CGPA", "cgpa"),
+        ("Roll #", "roll_no"),
+        ("FINAL  Marks", "final_marks"),
+    ],
+)
+def test_normalise_header(header, expected):
+    assert normalise_header(header) == expected
+
+
+def test_canonical_headers_match_in_order():
+    match = match_columns(SOURCE, list(COLUMNS))
+    assert match.positions == {c: i for i, c in enumerate(COLUMNS)}
+    assert match.ignored == []
+    assert all(column in match.positions for column in OUTCOME_COLUMNS)
+
+
+def test_aliases_case_and_spacing():
+    headers = ["Student ID", "Sem", " Course ", "Assignment", "QUIZ", "attendance %", "Mid-Term", "CGPA",
+               "Final", "Grade"]
+    match = match_columns(SOURCE, headers)
+    assert match.positions == dict(zip(COLUMNS, range(10), strict=True))
+
+
+def test_unknown_columns_are_ignored_and_listed():
+    headers = ["Teacher notes", *COLUMNS, "Section"]
+    match = match_columns(SOURCE, headers)
+    assert match.ignored == ["Teacher notes", "Section"]
+    assert match.positions["student_id"] == 1
+    assert match.positions["final_grade"] == 10
+
+
+def test_column_map_maps_odd_headers_whatever_their_case():
+    headers = ["Roll", "Sem", "Paper", "Assignment", "Quiz", "Attendance", "Sessional", "CGPA", "Final", "Grade"]
+    match = match_columns(SOURCE, headers, {"roll": "student_id", "PAPER": "subject", "Sessional": "midterm_marks"})
+    assert match.positions == dict(zip(COLUMNS, range(10), strict=True))
+    assert match.ignored == []
+
+
+def test_column_map_overrides_an_alias():
+    # "ID" is normally student_id; the map says it is the subject code here.
+    headers = ["Roll", "Sem", "ID", *COLUMNS[3:]]
+    match = match_columns(SOURCE, headers, {"Roll": "student_id", "ID": "subject"})
+    assert match.positions["student_id"] == 0
+    assert match.positions["subject"] == 2
+
+
+def test_column_map_naming_a_header_not_in_the_file_is_refused():
+    message = refused(list(COLUMNS), {"Roll No": "student_id"})
+    assert "the column map names headers that are not in the file: ['roll_no']" in message
+    assert f"Headers found: {list(COLUMNS)}" in message
+
+
+def test_missing_required_column_lists_missing_and_found_headers():
+    headers = [c for c in COLUMNS if c not in ("midterm_marks", "quiz_marks")] + ["Notes"]
+    message = refused(headers)
+    assert "required columns are missing: ['quiz_marks', 'midterm_marks']" in message
+    assert f"Headers found: {headers}" in message
+    assert "--column-map" in message
+
+
+def test_one_outcome_column_without_the_other_is_refused():
+    headers = [c for c in COLUMNS if c != "final_grade"]
+    assert "required columns are missing: ['final_grade']" in refused(headers)
+
+
+def test_no_outcome_columns_at_all_is_an_open_only_file():
+    match = match_columns(SOURCE, [c for c in COLUMNS if c not in ("final_marks", "final_grade")])
+    assert not any(column in match.positions for column in OUTCOME_COLUMNS)
+    assert "final_marks" not in match.positions
+
+
+def test_two_headers_for_one_column_are_refused():
+    message = refused([*COLUMNS[:-1], "Grade", "final_grade"])
+    assert "columns 'Grade' and 'final_grade' both map to 'final_grade'" in message
+
+
+def test_column_map_target_already_in_the_file_is_refused():
+    message = refused(["Roll", *COLUMNS], {"Roll": "student_id"})
+    assert "columns 'Roll' and 'student_id' both map to 'student_id'" in message
+
+
+def test_load_column_map_reads_json(tmp_path):
+    path = tmp_path / "map.json"
+    path.write_text(json.dumps({"Roll": "student_id", "Paper": "subject"}), encoding="utf-8")
+    assert load_column_map(path) == {"Roll": "student_id", "Paper": "subject"}
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        ("{not json", "could not be read as JSON"),
+        ('["Roll", "student_id"]', "must be a JSON object"),
+        ('{"Roll": 3}', "must be a JSON object"),
+        ('{"Roll": "student_number"}', "names unknown columns ['student_number']"),
+    ],
+    ids=["bad-json", "list", "non-string", "unknown-target"],
+)
+def test_bad_column_map_is_refused_naming_the_map_file(tmp_path, content, words):
+    path = tmp_path / "map.json"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(FileRefused) as caught:
+        load_column_map(path)
+    assert str(caught.value).startswith(f"{path}: ")
+    assert words in str(caught.value)
+
+
+def test_missing_column_map_file_is_refused(tmp_path):
+    with pytest.raises(FileRefused, match="could not be read as JSON"):
+        load_column_map(tmp_path / "absent.json")

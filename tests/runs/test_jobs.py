@@ -1,0 +1,184 @@
+"""Real papermill runs of notebooks/01_ingest.ipynb."""
+
+import json
+
+import nbformat
+import pandas as pd
+import pytest
+
+from studyrec_lib.core import warehouse
+from studyrec_lib.core.notebook_config import settings_parameters
+from studyrec_lib.demo import example as example_data
+from studyrec_lib.runs.jobs import run_ingest
+
+
+def test_ingest_run_executes_the_notebook_into_a_run_folder(settings, tmp_path):
+    path = example_data.write(example_data.generate(students=10, seed=2), tmp_path / "cohort.csv")
+    summary = run_ingest(path, name="cohort", settings=settings, progress=False)
+    assert summary["status"] == "succeeded"
+    assert summary["rows_loaded"] == 240
+    assert summary["rows_rejected"] == 0
+    folder = settings.runs_dir / summary["run_id"]
+    for name in ("params.json", "summary.json", "provenance.json", "packages.json", "01_ingest.ipynb",
+                 "01_ingest.html", "ingest.json"):
+        assert (folder / name).is_file(), name
+    assert summary["report"] == str(folder / "01_ingest.html")
+    provenance = json.loads((folder / "provenance.json").read_text())
+    assert provenance["inputs"]["sha256"] == summary["sha256"]
+    executed = nbformat.read(folder / "01_ingest.ipynb", as_version=4)
+    assert any("injected-parameters" in c.metadata.get("tags", []) for c in executed.cells)
+    # The notebook got the job's whole configuration, not only the warehouse.
+    assert settings_parameters(settings).items() <= executed.metadata["papermill"]["parameters"].items()
+    html = (folder / "01_ingest.html").read_text()
+    assert "rows loaded" in html and "240" in html
+    assert "data:image/png" in html  # the distribution plots
+    with warehouse.connect(settings, read_only=True) as con:
+        dataset = con.execute("SELECT name, run_id, rows_loaded FROM datasets").fetchall()
+        run_status = con.execute("SELECT status FROM runs WHERE run_id = ?", [summary["run_id"]]).fetchone()
+    assert dataset == [("cohort", summary["run_id"], 240)]
+    assert run_status == ("succeeded",)
+
+
+def test_refused_file_fails_the_run_and_leaves_the_warehouse_unchanged(settings, tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    summary = run_ingest(empty, settings=settings, progress=False)
+    assert summary["status"] == "failed"
+    assert summary["ingest_status"] == "refused"
+    assert "empty" in summary["error"]
+    folder = settings.runs_dir / summary["run_id"]
+    assert (folder / "01_ingest.html").is_file()
+    assert "warehouse is unchanged" in (folder / "01_ingest.html").read_text()
+    with warehouse.connect(settings, read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM datasets").fetchone()[0] == 0
+        assert con.execute("SELECT status, error FROM runs").fetchone()[0] == "failed"
+
+
+def test_notebook_runs_as_is_with_its_default_parameters(settings, tmp_path, monkeypatch):
+    """What an analyst gets by opening 01_ingest.ipynb in JupyterLab and running all cells."""
+    import papermill
+
+    from studyrec_lib.core.config import EXAMPLE_DATASET, NOTEBOOKS_DIR
+
+    monkeypatch.setenv("STUDYREC_WAREHOUSE", str(settings.warehouse))
+    papermill.execute_notebook(str(NOTEBOOKS_DIR / "01_ingest.ipynb"), str(tmp_path / "out.ipynb"),
+                               progress_bar=False, cwd=str(NOTEBOOKS_DIR))
+    assert EXAMPLE_DATASET.is_file()
+    with warehouse.connect(settings, read_only=True) as con:
+        rows = con.execute("SELECT rows_loaded, source_file FROM datasets").fetchall()
+    assert rows == [(len(pd.read_csv(EXAMPLE_DATASET)), EXAMPLE_DATASET.name)]
+
+
+def test_pipeline_ingests_trains_evaluates_and_activates(settings, tmp_path):
+    from studyrec_lib import registry
+    from studyrec_lib.runs.jobs import run_pipeline
+
+    path = example_data.write(example_data.generate(students=15, seed=4, open_semesters=1), tmp_path / "c.csv")
+    summary = run_pipeline(path, settings=settings, progress=False)
+    assert summary["status"] == "succeeded", summary["error"]
+    folder = settings.runs_dir / summary["run_id"]
+    for name in ("01_ingest.html", "02_train.html", "03_evaluate.html", "train.json", "model_card.md",
+                 "at_risk.csv", "at_risk.xlsx"):
+        assert (folder / name).is_file(), name
+    assert summary["report"] == str(folder / "03_evaluate.html")
+    assert summary["activated"] == summary["versions"]
+    active = registry.active_versions(settings)
+    assert {task: row["version"] for task, row in active.items()} == summary["versions"]
+    history = registry.activation_history(settings)
+    assert set(history["reason"]) == {"trained"}
+    assert set(history["run_id"]) == {summary["run_id"]}
+    at_risk = pd.read_csv(folder / "at_risk.csv")
+    assert len(at_risk) > 0  # 45 open rows of the last semester; some are weak
+    assert set(at_risk["predicted_grade"]) <= {"D", "F", "C", "C+", "B", "B+", "A-", "A", "A+"}
+    assert summary["at_risk_rows"] == len(at_risk)
+    registered = registry.list_versions(settings).set_index("task")
+    assert summary["cv_rmse"] == pytest.approx(registered.loc["regression", "cv_rmse"])
+    assert 0.8 <= summary["interval_coverage"] <= 1
+    grade_metrics = registry.version_metrics(summary["versions"]["classification"], settings)["classification"]
+    assert summary["cv_brier_macro"] == grade_metrics["cv_brier_macro"] < grade_metrics["naive_cv_brier_macro"]
+    assert summary["cv_accuracy"] == grade_metrics["cv_accuracy"] > 1 / 9
+    index = (settings.runs_dir / "index.html").read_text()
+    assert summary["run_id"] in index and "03_evaluate.html" in index and "at_risk.xlsx" in index
+    assert f"cv_accuracy: {summary['cv_accuracy']:.4g}" in index
+
+    # A later run that fails changes nothing that is active.
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    failed = run_pipeline(empty, settings=settings, progress=False)
+    assert failed["status"] == "failed"
+    assert {t: r["version"] for t, r in registry.active_versions(settings).items()} == summary["versions"]
+
+
+def test_a_failing_training_step_fails_the_run_and_activates_nothing(settings, tmp_path):
+    from studyrec_lib import registry
+    from studyrec_lib.runs.jobs import run_pipeline
+
+    path = example_data.write(example_data.generate(students=4, seed=4), tmp_path / "small.csv")  # 96 rows
+    summary = run_pipeline(path, settings=settings, progress=False)
+    assert summary["status"] == "failed"
+    assert "TrainingRefused" in summary["error"] and "200" in summary["error"]
+    assert [step["status"] for step in summary["steps"]] == ["succeeded", "failed"]
+    assert (settings.runs_dir / summary["run_id"] / "02_train.html").is_file()
+    assert registry.active_versions(settings) == {}
+    assert registry.list_versions(settings).empty
+
+
+def test_a_failing_evaluation_after_training_fails_the_run_and_activates_nothing(settings, tmp_path, monkeypatch):
+    """02_train has registered both versions when 03_evaluate fails: they stay registered and inactive."""
+    from pathlib import Path
+
+    from studyrec_lib import registry
+    from studyrec_lib.runs import jobs as pipeline
+
+    real_execute = pipeline.execute_notebook
+
+    def execute_then_change_the_training_state(run, notebook, parameters, progress):
+        done = real_execute(run, notebook, parameters, progress=progress)
+        if notebook == pipeline.TRAIN_NOTEBOOK:  # what 03_evaluate loads no longer matches its sha256
+            state = Path(json.loads((run.folder / "train.json").read_text())["training_state"])
+            state.write_bytes(state.read_bytes() + b"\0")
+        return done
+
+    monkeypatch.setattr(pipeline, "execute_notebook", execute_then_change_the_training_state)
+    path = example_data.write(example_data.generate(students=12, seed=4), tmp_path / "cohort.csv")
+    summary = pipeline.run_pipeline(path, settings=settings, progress=False, n_folds=3)
+    assert summary["status"] == "failed"
+    assert "does not match the registered" in summary["error"]
+    assert [step["status"] for step in summary["steps"]] == ["succeeded", "succeeded", "failed"]
+    assert len(registry.list_versions(settings)) == 2
+    assert registry.active_versions(settings) == {}
+    assert registry.activation_history(settings).empty
+
+
+def test_an_unexpected_error_after_evaluation_fails_the_run_activates_nothing_and_is_raised(
+        settings, tmp_path, monkeypatch):
+    """Not a notebook's failure: the at-risk table cannot be read. Activation comes after, so it never happens."""
+    from studyrec_lib import registry
+    from studyrec_lib.runs import jobs as pipeline
+
+    def unreadable(table):
+        raise PermissionError(f"cannot read {table.name}")
+
+    monkeypatch.setattr(pipeline, "_rows_in", unreadable)
+    path = example_data.write(example_data.generate(students=12, seed=4), tmp_path / "cohort.csv")
+    with pytest.raises(PermissionError, match=r"cannot read at_risk\.csv"):
+        pipeline.run_pipeline(path, settings=settings, progress=False, n_folds=3)
+    (folder,) = [f for f in settings.runs_dir.iterdir() if f.is_dir()]
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["status"] == "failed"
+    assert summary["error"] == "PermissionError: cannot read at_risk.csv"
+    with warehouse.connect(settings, read_only=True) as con:
+        assert con.execute("SELECT status FROM runs").fetchall() == [("failed",)]
+    assert "failed" in (settings.runs_dir / "index.html").read_text()
+    assert len(registry.list_versions(settings)) == 2
+    assert registry.active_versions(settings) == {}
+
+
+@pytest.mark.parametrize(("regression", "classification", "activated"), [
+    (True, True, "both"), (True, False, "regression"), (False, True, "classification"), (False, False, None),
+])
+def test_only_the_tasks_that_beat_their_naive_baseline_are_activated(regression, classification, activated):
+    from studyrec_lib.runs.jobs import activation_target
+
+    gate = {"regression": {"passed": regression}, "classification": {"passed": classification}}
+    assert activation_target(gate) == activated
