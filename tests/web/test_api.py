@@ -398,7 +398,15 @@ def test_no_prediction_is_lost_while_another_process_holds_the_warehouse(trained
     with serve(trained_settings, rate_limit=1_000_000, port=free_port()) as url:
         holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
             import duckdb, time
-            con = duckdb.connect({str(trained_settings.warehouse)!r})
+            deadline = time.monotonic() + 60
+            while True:  # a worker may still be starting (it reads the warehouse once): wait for our turn
+                try:
+                    con = duckdb.connect({str(trained_settings.warehouse)!r})
+                    break
+                except duckdb.IOException:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.1)
             con.execute("BEGIN")
             con.execute("INSERT INTO runs (run_id, kind, status, started_at, folder) "
                         "VALUES ('holder', 'train', 'running', now(), '-')")
