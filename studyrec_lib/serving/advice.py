@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from studyrec_lib.core.schema import FIELDS_BY_NAME, GRADES
+from studyrec_lib.core.schema import FIELDS_BY_NAME, GRADE_SCALE, GRADES
 from studyrec_lib.core.signals import WEAK_SIGNALS
 from studyrec_lib.serving.study_plan import SIGNAL_COMPONENT, build_plan
 
@@ -35,7 +35,11 @@ def best_improvement(features: dict, marks: np.ndarray, proba: np.ndarray, known
     """The single change that raises the most probable grade most (ties: the larger predicted total).
 
     ``marks``, ``proba`` and ``known`` are the scores of the rows of :func:`with_improvements`, in its order.
+    With it come the next grade above ``grade`` and the lowest course total that earns it (None at the top),
+    so a student whom no single change lifts is told how far that grade is.
     """
+    rank = GRADES.index(grade)
+    next_grade, next_grade_total = GRADE_SCALE[rank - 1] if rank > 0 else (None, None)
     best = None
     for i, (column, step, words) in enumerate(IMPROVEMENTS, start=1):
         if features[column] >= FIELDS_BY_NAME[column].high:
@@ -44,7 +48,8 @@ def best_improvement(features: dict, marks: np.ndarray, proba: np.ndarray, known
         key = (GRADE_RANK[new_grade] - GRADE_RANK[grade], known[i] + marks[i])
         if best is None or key > best[0]:
             best = (key, {"change": words, "field": column, "step": step, "new_grade": new_grade,
-                          "grade_steps": key[0], "new_predicted_total": round(float(known[i] + marks[i]), 2)})
+                          "grade_steps": key[0], "new_predicted_total": round(float(known[i] + marks[i]), 2),
+                          "next_grade": next_grade, "next_grade_total": next_grade_total})
     return best[1] if best else None
 
 

@@ -43,16 +43,19 @@ def _probability_bars(probabilities: dict[str, float], predicted: str) -> str:
     return f'<table class="studyrec-probabilities">{"".join(rows)}</table>'
 
 
-def _improvement(best: dict | None, grade: str) -> str:
+def _improvement(best: dict | None, grade: str, predicted_total: float) -> str:
     if best is None:
         return "<p>Every mark you can still change is already at its maximum.</p>"
     if best["grade_steps"] <= 0 and grade == GRADES[0]:
         return '<p class="studyrec-improvement">You are on track for the top grade: keep it up.</p>'
-    change = escape(f'{best["change"]} -> {best["new_grade"]}')
     if best["grade_steps"] > 0:
+        change = escape(f'{best["change"]} -> {best["new_grade"]}')
         return f'<p class="studyrec-improvement">Biggest single step up: <b>{change}</b>.</p>'
-    return (f'<p class="studyrec-improvement">No single step changes your grade {escape(grade)}; the most '
-            f'useful one is <b>{change}</b> (predicted total {best["new_predicted_total"]:g}).</p>')
+    # No single change lifts the grade: say how far the next grade is, and what the best change does.
+    return (f'<p class="studyrec-improvement">No single change lifts your predicted grade {escape(grade)}. '
+            f'A {escape(str(best["next_grade"]))} needs a course total of {best["next_grade_total"]:g}; yours is '
+            f'predicted at {predicted_total:g}, and the change that helps most, <b>{escape(best["change"])}</b>, '
+            f'would bring it to {best["new_predicted_total"]:g}.</p>')
 
 
 def _items(css_class: str, items: list[str]) -> str:
@@ -77,7 +80,7 @@ def render_result(result: dict) -> str:
         f'{interval["high"]:g}). Course total: <b class="studyrec-total" data-value="{result["predicted_total"]:g}">'
         f'{result["predicted_total"]:g}</b> of 100.</p>',
         "<h4>How likely each grade is</h4>", _probability_bars(result["grade_probabilities"], grade),
-        _improvement(result["best_improvement"], grade),
+        _improvement(result["best_improvement"], grade, result["predicted_total"]),
     ]
     if result["weak_signals"]:
         parts += ["<h4>Where you are losing marks</h4>",
@@ -91,5 +94,6 @@ def render_result(result: dict) -> str:
         parts.append(_items("studyrec-warnings", [f'<span style="color:{ERROR_COLOUR}">{escape(w)}</span>'
                                                   for w in result["warnings"]]))
     versions = ", ".join(f"{task} {version}" for task, version in sorted(result["model_versions"].items()))
-    parts.append(f'<p><small class="studyrec-versions">Models: {escape(versions)}</small></p>')
+    parts.append(f'<details class="studyrec-details"><summary>Details</summary><small class="studyrec-versions">'
+                 f'Models: {escape(versions)}</small></details>')
     return f'<div class="studyrec-prediction">{"".join(parts)}</div>'

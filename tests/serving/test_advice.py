@@ -91,7 +91,8 @@ def test_best_improvement_picks_the_change_that_raises_the_grade_most():
     best = best_improvement(STRONG, marks, proba, known, "C")
     field, step, words = IMPROVEMENTS[1]
     assert best == {"change": words, "field": field, "step": step, "new_grade": "A",
-                    "grade_steps": GRADE_RANK["A"] - GRADE_RANK["C"], "new_predicted_total": 60.0}
+                    "grade_steps": GRADE_RANK["A"] - GRADE_RANK["C"], "new_predicted_total": 60.0,
+                    "next_grade": "C+", "next_grade_total": 55}
 
 
 def test_weak_signals_of_one_student():
@@ -99,3 +100,16 @@ def test_weak_signals_of_one_student():
     low = {**STRONG, "quiz_marks": 1.0, "assignment_marks": 1.0}
     assert [s["field"] for s in weak_signals(low)] == [f for f in WEAK_SIGNALS if f in ("quiz_marks",
                                                                                        "assignment_marks")]
+
+
+@pytest.mark.parametrize(("grade", "next_grade", "total"), [("F", "D", 40), ("C", "C+", 55), ("A", "A+", 80),
+                                                            ("A+", None, None)])
+def test_the_improvement_names_the_next_grade_and_the_total_it_needs(grade, next_grade, total):
+    features = {"quiz_marks": 4.0, "assignment_marks": 2.0, "attendance_percentage": 60.0}
+    rows = 1 + len(IMPROVEMENTS)
+    proba = np.zeros((rows, len(GRADES)))
+    proba[:, GRADES.index(grade)] = 1.0  # no change moves the grade
+    best = best_improvement(features, np.full(rows, 20.0), proba, np.arange(rows, dtype=float), grade)
+    assert best["grade_steps"] == 0
+    assert (best["next_grade"], best["next_grade_total"]) == (next_grade, total)
+    assert best["new_predicted_total"] == 20.0 + len(IMPROVEMENTS)  # the change that raises the total most

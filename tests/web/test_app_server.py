@@ -172,6 +172,12 @@ def test_prediction_in_the_page_is_the_prediction_core(page: Page, app_url: str,
     assert final == pytest.approx(expected["predicted_final_marks"], abs=1e-9)
     assert total == pytest.approx(expected["predicted_total"], abs=1e-9)
 
+    assert page.title() == "StudyRec: your predicted grade"
+    versions = page.locator(".studyrec-versions")
+    expect(versions).to_be_hidden()  # model version ids wait behind "Details"
+    page.locator(".studyrec-details summary").click()
+    expect(versions).to_contain_text(expected["model_versions"]["regression"])
+
     _, height = full_page_screenshot(page, ARTIFACTS / "app_prediction.png")
     assert height > VIEWPORT["height"]  # the whole result, down to the study plan, not one screen of it
 

@@ -31,9 +31,14 @@ def test_grade_and_every_probability_are_readable_in_grade_order():
 
 def test_improvement_is_shown_as_change_and_new_grade():
     assert "+2 quiz marks -&gt; B+" in render_result(_result())
-    no_step = _result(best_improvement={"change": "+10% attendance", "field": "attendance_percentage", "step": 10.0,
-                                        "new_grade": "B", "grade_steps": 0, "new_predicted_total": 64.0})
-    assert "No single step changes your grade B" in render_result(no_step)
+    no_step = _result(predicted_total=62.5, best_improvement={
+        "change": "+10% attendance", "field": "attendance_percentage", "step": 10.0, "new_grade": "B",
+        "grade_steps": 0, "new_predicted_total": 64.0, "next_grade": "B+", "next_grade_total": 65})
+    sentence = re.sub(r"<[^>]+>", "", render_result(no_step))
+    # A true sentence: it never reads as if the change led to the grade the student already has.
+    assert ("No single change lifts your predicted grade B. A B+ needs a course total of 65; yours is predicted at "
+            "62.5, and the change that helps most, +10% attendance, would bring it to 64.") in sentence
+    assert "-&gt; B" not in render_result(no_step)
     assert "already at its maximum" in render_result(_result(best_improvement=None))
     top = _result(predicted_grade="A+", best_improvement={"change": "+2 quiz marks", "field": "quiz_marks", "step": 2.0,
                                                           "new_grade": "A+", "grade_steps": 0,
@@ -70,3 +75,10 @@ def test_messages_escape_and_say_what_to_do():
     assert "must be a number from 0 to 10" in field_error_html("must be a number from 0 to 10")
     message = no_model_html("no <model> yet")
     assert "no &lt;model&gt; yet" in message and "make run" in message
+
+
+def test_model_versions_sit_behind_a_details_toggle():
+    html = render_result(_result())
+    details = re.search(r'<details class="studyrec-details"><summary>Details</summary>(.*?)</details>', html)
+    assert details and "studyrec-versions" in details.group(1)
+    assert html.count("studyrec-versions") == 1  # nowhere outside the toggle
