@@ -46,7 +46,7 @@ def check_features(payload: Mapping[str, object], allow_extra: bool = False) -> 
     for name in NUMERIC_INPUTS:
         spec = FIELDS_BY_NAME[name]
         value = payload.get(name)
-        if value is None or value == "":
+        if value is None or (isinstance(value, str) and not value.strip()):  # blank, as ingest trims cells
             errors.append(InputError(name, REQUIRED))
             continue
         number = value

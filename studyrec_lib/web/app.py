@@ -38,6 +38,7 @@ NUMBER_FIELDS = NUMERIC_INPUTS  # the form's number fields, in the schema's orde
 STARTING_VALUES = {"semester": 1.0, "assignment_marks": 3.0, "quiz_marks": 6.0, "attendance_percentage": 80.0,
                    "midterm_marks": 18.0, "previous_cgpa": 3.0}
 LABEL_WIDTH = "210px"
+FIELD_WIDTH = "150px"
 # What a student sees when anything fails: no exception text (it may name server paths), no traceback.
 PROBLEM_HTML = ('<div class="studyrec-message studyrec-problem"><h3>No prediction right now</h3>'
                 "<p>Something went wrong on the server. Please try again in a few minutes; if it keeps "
@@ -124,7 +125,10 @@ class StudentApp:
         for name in NUMBER_FIELDS:
             spec = FIELDS_BY_NAME[name]
             label = f"{spec.label} ({spec.low:g}-{spec.high:g})"
-            rows.append(self._field_row(name, label, widgets.FloatText(value=STARTING_VALUES[name])))
+            # Text, not FloatText: a FloatText silently reverts letters or a cleared box to its last number,
+            # so the student never learns the value was refused. The schema's check explains it instead.
+            field = widgets.Text(value=f"{STARTING_VALUES[name]:g}", layout=widgets.Layout(width=FIELD_WIDTH))
+            rows.append(self._field_row(name, label, field))
         title = widgets.HTML("<h2>Your predicted grade</h2><p>Enter your marks so far and press Predict.</p>")
         self.widget.children = [title, self.note, *rows, self.button, self.result]
         if self.spool is None:
@@ -136,7 +140,11 @@ class StudentApp:
         error = widgets.HTML()
         error.add_class(f"studyrec-error-{name}")
         self.fields[name], self.field_errors[name] = field, error
-        return widgets.HBox([widgets.Label(label, layout=widgets.Layout(width=LABEL_WIDTH)), field, error])
+        # The row wraps on a narrow screen (a phone, 390 px): label, then field, then its error, never cut off.
+        label_widget = widgets.Label(label, layout=widgets.Layout(width=LABEL_WIDTH, max_width="100%"))
+        label_widget.add_class("studyrec-label")
+        return widgets.HBox([label_widget, field, error],
+                            layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
 
     def payload(self) -> dict:
         return {name: field.value for name, field in self.fields.items()}
@@ -156,7 +164,7 @@ class StudentApp:
             self.result.value = render_errors_note()
             return None
         started = time.perf_counter()
-        payload = self.payload()
+        payload, _ = check_features(self.payload())  # the numbers the text fields hold, as the log keeps them
         try:
             weak, weak_warning = self.weak_cache.get(self.student_id) if self.student_id else (None, None)
             result = self.predictor.predict(payload, weak_subjects=weak)

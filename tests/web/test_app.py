@@ -32,8 +32,9 @@ def app(trained_settings):
 
 
 def _fill(student_app: StudentApp, payload: dict) -> None:
+    """As a student types: numbers into text boxes, the subject chosen from the list."""
     for name, value in payload.items():
-        student_app.fields[name].value = value
+        student_app.fields[name].value = value if name == "subject" else f"{value:g}"
 
 
 def test_form_offers_the_subjects_the_active_model_knows_and_shows_ranges(app, trained_settings):
@@ -64,13 +65,21 @@ def test_prediction_shown_equals_the_prediction_core(app, trained_settings):
 def test_out_of_range_input_is_explained_next_to_the_field(app, field, value, rule):
     app.predict()
     assert "studyrec-grade" in app.result.value
-    app.fields[field].value = value
+    app.fields[field].value = f"{value:g}"
     assert rule in app.field_errors[field].value  # shown as soon as the value changes
     assert all(not error.value for name, error in app.field_errors.items() if name != field)
     assert app.predict() is None
     assert "studyrec-fix" in app.result.value and "studyrec-grade" not in app.result.value  # no stale result
-    app.fields[field].value = PAYLOAD[field]
+    app.fields[field].value = f"{PAYLOAD[field]:g}"
     assert app.field_errors[field].value == ""
+
+
+@pytest.mark.parametrize(("typed", "rule"), [("abc", "must be a number"), ("", "is required"), ("  ", "is required")])
+def test_letters_or_a_cleared_field_are_explained_not_reverted(app, typed, rule):
+    app.fields["quiz_marks"].value = typed
+    assert rule in app.field_errors["quiz_marks"].value
+    assert app.fields["quiz_marks"].value == typed  # what the student typed stays, with the reason beside it
+    assert app.predict() is None
 
 
 def test_no_model_says_how_to_train_one_and_check_again_shows_the_form(tmp_path, request):

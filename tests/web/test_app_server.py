@@ -40,6 +40,7 @@ UI_TIMEOUT_MS = 90_000  # a page may have to wait for a kernel start and the mod
 LOG_TIMEOUT_S = 20
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 VIEWPORT = {"width": 1280, "height": 900}
+PHONE_VIEWPORT = {"width": 390, "height": 844}
 NUMBER_FIELDS = ("semester", "assignment_marks", "quiz_marks", "attendance_percentage", "midterm_marks",
                  "previous_cgpa")
 
@@ -196,6 +197,38 @@ def test_out_of_range_marks_are_explained_next_to_their_field(page: Page, app_ur
     expect(page.locator(".studyrec-fix")).to_be_visible()
     expect(page.locator(".studyrec-grade")).to_have_count(0)
     expect(field_error(page, "attendance_percentage")).to_have_text("must be a number from 0 to 100")
+
+
+def test_letters_and_a_cleared_field_are_explained_on_a_phone_width(browser: Browser, app_url: str) -> None:
+    """At 390 px every label is whole and on screen; letters or an emptied box get their rule, not a revert."""
+    context = browser.new_context(viewport=PHONE_VIEWPORT)
+    context.set_default_timeout(UI_TIMEOUT_MS)
+    try:
+        page = context.new_page()
+        open_app(page, app_url)
+        quiz = page.locator(".studyrec-input-quiz_marks input")
+        quiz.fill("abc")
+        quiz.press("Tab")
+        expect(field_error(page, "quiz_marks")).to_have_text("must be a number")
+        assert quiz.input_value() == "abc"
+        midterm = page.locator(".studyrec-input-midterm_marks input")
+        midterm.fill("")
+        midterm.press("Tab")
+        expect(field_error(page, "midterm_marks")).to_have_text("is required")
+        attendance = page.locator(".studyrec-input-attendance_percentage input")
+        attendance.fill("130")  # the longest label, with an error beside it
+        attendance.press("Tab")
+        expect(field_error(page, "attendance_percentage")).to_have_text("must be a number from 0 to 100")
+        labels = page.locator(".studyrec-label")
+        assert labels.count() == 1 + len(NUMBER_FIELDS)
+        shown = [*labels.all(), *(field_error(page, name) for name in ("quiz_marks", "midterm_marks",
+                                                                          "attendance_percentage"))]
+        for label in shown:
+            fits = label.evaluate("(e) => ({right: e.getBoundingClientRect().right, "
+                                  "cut: e.scrollWidth > e.clientWidth})")
+            assert fits["right"] <= PHONE_VIEWPORT["width"] and not fits["cut"], label.inner_text()
+    finally:
+        context.close()
 
 
 def test_app_predictions_are_logged(page: Page, app_url: str, trained_settings: Settings) -> None:
