@@ -4,18 +4,24 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 EXAMPLE := data/example/students.csv
+PROXY := node_modules/.package-lock.json
+HUB_PORT ?= $(if $(STUDYREC_HUB_PORT),$(STUDYREC_HUB_PORT),8080)
 
-.PHONY: setup browser run test lint bench bench-real api app lab clean
+.PHONY: setup browser run test lint bench bench-real api app lab hub clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check "uv>=0.4,<1"
-	$(PY) -m uv pip install --quiet --compile-bytecode --python $(PY) -e ".[test]"
+	$(PY) -m uv pip install --quiet --compile-bytecode --python $(PY) -e ".[test,hub]"
 	$(PY) -m compileall -q studyrec_lib
 	mkdir -p runs && chmod -R go-rwx runs  # run folders hold students' marks; git checks the folder out 0755
 	touch $(STAMP)
 
-setup: $(STAMP)
+setup: $(STAMP) $(PROXY)
+
+# JupyterHub's proxy, pinned in package.json/package-lock.json (npm ci writes $(PROXY) last)
+$(PROXY): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
 
 browser:
 	sh scripts/ensure_chromium.sh
@@ -26,13 +32,13 @@ $(EXAMPLE): | $(STAMP)
 run: $(STAMP) $(EXAMPLE)
 	$(VENV)/bin/studyrec pipeline $(EXAMPLE)
 
-test: $(STAMP) browser
-	$(VENV)/bin/ruff check studyrec_lib tests scripts benchmarks
+test: $(STAMP) $(PROXY) browser
+	$(VENV)/bin/ruff check studyrec_lib tests scripts benchmarks deploy
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check studyrec_lib tests scripts benchmarks
+	$(VENV)/bin/ruff check studyrec_lib tests scripts benchmarks deploy
 	$(VENV)/bin/lint-imports
 
 bench: $(STAMP) browser
@@ -56,10 +62,15 @@ app: $(STAMP)
 
 # JupyterLab is not started by `studyrec`: give it (and so its kernels) the configured umask here.
 lab: $(STAMP)
-	$(PY) -m uv pip install --quiet --python $(PY) "jupyterlab>=4.2,<5"
-	mask=$$($(PY) -c 'from studyrec_lib.config import configured_umask; print(f"{configured_umask():03o}")') && \
+	mask=$$($(PY) -c 'from studyrec_lib.core.config import configured_umask; print(f"{configured_umask():03o}")') && \
 	umask "$$mask" && \
 	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --no-browser --ServerApp.root_dir=. $$(test "$$(id -u)" = 0 && echo --allow-root)
 
+# The front door: JupyterHub with deploy/jupyterhub_config.py (README: Sign-in). Its state (accounts, groups,
+# cookie secret) stays in $$STUDYREC_HUB_STATE, default hub-state/; the config applies the umask itself.
+hub: $(STAMP) $(PROXY)
+	@echo "StudyRec hub: http://$${STUDYREC_HUB_IP:-127.0.0.1}:$(HUB_PORT)/ (state in $${STUDYREC_HUB_STATE:-hub-state/}; Ctrl-C stops it)"
+	STUDYREC_HUB_PORT=$(HUB_PORT) $(VENV)/bin/jupyterhub -f deploy/jupyterhub_config.py
+
 clean:
-	rm -rf $(VENV) runs/*/ warehouse.duckdb warehouse.duckdb.wal
+	rm -rf $(VENV) node_modules runs/*/ warehouse.duckdb warehouse.duckdb.wal

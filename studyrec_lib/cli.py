@@ -279,11 +279,12 @@ def cmd_tokens(args: argparse.Namespace) -> int:
         if not args.student_id:
             print("error: tokens create needs --student-id", file=sys.stderr)
             return EXIT_ERROR
-        token_id, token = create_token(args.student_id, args.name, settings)
+        token_id, token = create_token(args.student_id, args.name, settings, expires_in_days=args.expires_days)
         if args.json:
             _print_json({"token_id": token_id, "student_id": args.student_id, "token": token})
         else:
-            print(f"token {token_id} for student {args.student_id} (shown once; only its hash is stored):")
+            print(f"token {token_id} for student {args.student_id}, valid {args.expires_days:g} days "
+                  "(shown once; only its hash is stored):")
             print(token)
     elif args.action == "revoke":
         token_id = revoke_token(args.token_id, args.token, settings)
@@ -406,6 +407,8 @@ def build_parser() -> argparse.ArgumentParser:
     token_parser.add_argument("--name")
     token_parser.add_argument("--token-id", type=int)
     token_parser.add_argument("--token")
+    token_parser.add_argument("--expires-days", type=float, default=defaults.TOKEN_DAYS,
+                              help=f"days until a new token ends (default {defaults.TOKEN_DAYS})")
     token_parser.set_defaults(handler=cmd_tokens)
 
     resource_parser = sub.add_parser("resources", parents=[common], help="load a study-resources CSV")

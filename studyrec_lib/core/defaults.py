@@ -17,3 +17,5 @@ FEEDBACK_LOOKBACK_DAYS = 180
 FEEDBACK_MIN_SAMPLES = 30
 FEEDBACK_MAE_ALERT = 8.0
 FEEDBACK_ACCURACY_ALERT = 0.55
+
+TOKEN_DAYS = 90  # an API token ends this many days after it is made (students' own and operators')

@@ -20,3 +20,6 @@ AT_RISK_XLSX = "at_risk.xlsx"
 ARTIFACTS = "artifacts"
 TRAINING_STATE = "training.joblib"  # inside ARTIFACTS
 INDEX = "index.html"  # in the runs folder itself
+# What runs/index.html links in each run folder, and all the reports service shows: reports, and the tables
+# for teachers (at_risk.csv)
+REPORT_FILES = ("*.html", "*.md", "*.csv", "*.xlsx")

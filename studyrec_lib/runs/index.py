@@ -12,7 +12,6 @@ from studyrec_lib.runs.folders import list_runs
 
 KEY_FIGURES = ("rows_loaded", "rows_rejected", "cv_rmse", "interval_coverage", "cv_f1_weighted", "cv_accuracy",
                "cv_brier_macro", "at_risk_rows", "versions", "activated")
-REPORT_FILES = ("*.html", "*.md", "*.csv", "*.xlsx")  # reports, and the tables for teachers (at_risk.csv)
 
 
 def _summary(folder: Path) -> dict:
@@ -52,7 +51,7 @@ def write_index(settings: Settings | None = None) -> Path:
         summary = _summary(folder)
         links = " ".join(
             f'<a href="{html.escape(str(path.relative_to(runs_dir)))}">{html.escape(path.name)}</a>'
-            for pattern in REPORT_FILES for path in sorted(folder.glob(pattern))
+            for pattern in run_files.REPORT_FILES for path in sorted(folder.glob(pattern))
             if path.is_relative_to(runs_dir)
         )
         status = html.escape(str(run["status"]))

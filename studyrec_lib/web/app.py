@@ -29,6 +29,7 @@ from studyrec_lib.serving.student_history import WeakSubjectsCache
 from studyrec_lib.serving.study_plan import current_resources
 from studyrec_lib.web.result_html import field_error_html, no_model_html, render_errors_note, render_result
 from studyrec_lib.web.server_log import log_to_server
+from studyrec_lib.web.token_panel import TokenPanel
 from studyrec_lib.web.tokens import TokenStore
 
 ENV_HUB_USER = "JUPYTERHUB_USER"
@@ -83,6 +84,7 @@ class StudentApp:
         self.note = widgets.HTML(f'<p class="studyrec-note">{escape(identity_note)}</p>' if identity_note else "")
         self.widget = widgets.VBox([])
         self.widget.add_class("studyrec-app")
+        self.tokens: TokenPanel | None = None  # only for a student the server identified
         self.refresh()
 
     def refresh(self) -> None:
@@ -130,7 +132,10 @@ class StudentApp:
             field = widgets.Text(value=f"{STARTING_VALUES[name]:g}", layout=widgets.Layout(width=FIELD_WIDTH))
             rows.append(self._field_row(name, label, field))
         title = widgets.HTML("<h2>Your predicted grade</h2><p>Enter your marks so far and press Predict.</p>")
-        self.widget.children = [title, self.note, *rows, self.button, self.result]
+        if self.student_id and self.tokens is None:
+            self.tokens = TokenPanel(self.settings, self.student_id, self._guarded)
+        self.widget.children = [title, self.note, *rows, self.button, self.result,
+                                *([self.tokens.widget] if self.tokens else [])]
         if self.spool is None:
             self.spool = PredictionSpool(self.settings, source="app").start()
 

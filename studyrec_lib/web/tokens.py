@@ -1,7 +1,8 @@
-"""API tokens: shown once at creation, stored only as sha256 hashes.
+"""API tokens: shown once at creation, stored only as sha256 hashes, each with an expiry (default 90 days).
 
-Servers authenticate from a JSON sidecar of the hashes (rewritten atomically on every change), so a
-revocation takes effect at once and a request never waits on the warehouse's lock.
+Servers authenticate from a JSON sidecar of the hashes and expiries (rewritten atomically on every change), so
+a revocation takes effect at once and a request never waits on the warehouse's lock. Students make and
+revoke their own tokens in the app; operators use ``studyrec tokens``.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import hashlib
 import json
 import secrets
 import threading
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -17,6 +19,7 @@ import pandas as pd
 from studyrec_lib.core import warehouse
 from studyrec_lib.core.clock import utc_now
 from studyrec_lib.core.config import Settings, load_settings
+from studyrec_lib.core.defaults import TOKEN_DAYS
 from studyrec_lib.core.errors import StudyRecError
 from studyrec_lib.core.files import beside_warehouse, file_stamp, write_private_atomically
 
@@ -43,39 +46,46 @@ def sidecar(settings: Settings) -> Path:
 
 def write_sidecar(settings: Settings) -> dict[str, dict]:
     with warehouse.connect(settings, read_only=True) as con:
-        rows = con.execute("SELECT token_sha256, student_id, token_id FROM api_tokens WHERE revoked_at IS NULL"
+        rows = con.execute("SELECT token_sha256, student_id, token_id, expires_at FROM api_tokens "
+                           "WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)", [utc_now()]
                            ).fetchall()
-    active = {digest: {"student_id": student, "token_id": token_id} for digest, student, token_id in rows}
+    active = {digest: {"student_id": student, "token_id": token_id,
+                       "expires_at": expires_at.isoformat() if expires_at else None}
+              for digest, student, token_id, expires_at in rows}
     write_private_atomically(sidecar(settings), json.dumps(active))
     return active
 
 
-def create_token(student_id: str, name: str | None = None, settings: Settings | None = None) -> tuple[int, str]:
-    """A new token for ``student_id``: (token id, the token). Only its hash is kept."""
+def create_token(student_id: str, name: str | None = None, settings: Settings | None = None,
+                 expires_in_days: float = TOKEN_DAYS) -> tuple[int, str]:
+    """A new token for ``student_id``, ending after ``expires_in_days``: (token id, token). Only its hash is kept."""
     settings = settings or load_settings()
     if not student_id.strip():
         raise TokenError("--student-id must not be empty.")
     token = new_token()
+    created = utc_now()
     with warehouse.transaction(settings) as con:
         row = con.execute(
-            "INSERT INTO api_tokens (token_sha256, student_id, name, created_at) VALUES (?, ?, ?, ?) "
+            "INSERT INTO api_tokens (token_sha256, student_id, name, created_at, expires_at) VALUES (?, ?, ?, ?, ?) "
             "RETURNING token_id",
-            [token_hash(token), student_id.strip(), name, utc_now()],
+            [token_hash(token), student_id.strip(), name, created, created + timedelta(days=expires_in_days)],
         ).fetchone()
     write_sidecar(settings)
     return int(row[0]), token
 
 
-def revoke_token(token_id: int | None = None, token: str | None = None, settings: Settings | None = None) -> int:
-    """Revoke by id or by the token itself; returns the id."""
+def revoke_token(token_id: int | None = None, token: str | None = None, settings: Settings | None = None,
+                 student_id: str | None = None) -> int:
+    """Revoke by id or by the token itself; returns the id. With ``student_id``, only that student's own token."""
     settings = settings or load_settings()
     with warehouse.transaction(settings) as con:
         if token is not None:
-            found = con.execute("SELECT token_id FROM api_tokens WHERE token_sha256 = ?", [token_hash(token)])
+            found = con.execute("SELECT token_id, student_id FROM api_tokens WHERE token_sha256 = ?",
+                                [token_hash(token)])
         else:
-            found = con.execute("SELECT token_id FROM api_tokens WHERE token_id = ?", [token_id])
+            found = con.execute("SELECT token_id, student_id FROM api_tokens WHERE token_id = ?", [token_id])
         row = found.fetchone()
-        if row is None:
+        if row is None or (student_id is not None and row[1] != student_id):
             raise TokenError("no such token; see `studyrec tokens list`.")
         con.execute("UPDATE api_tokens SET revoked_at = ? WHERE token_id = ? AND revoked_at IS NULL",
                     [utc_now(), row[0]])
@@ -83,10 +93,12 @@ def revoke_token(token_id: int | None = None, token: str | None = None, settings
     return int(row[0])
 
 
-def list_tokens(settings: Settings | None = None) -> pd.DataFrame:
+def list_tokens(settings: Settings | None = None, student_id: str | None = None) -> pd.DataFrame:
+    """Every token (or one student's), oldest first, with when it was made, ends and was revoked."""
+    where, params = ("WHERE student_id = ?", [student_id]) if student_id is not None else ("", [])
     return warehouse.query_frame(
-        "SELECT token_id, student_id, name, created_at, revoked_at FROM api_tokens ORDER BY token_id",
-        settings=settings,
+        f"SELECT token_id, student_id, name, created_at, expires_at, revoked_at FROM api_tokens {where} "
+        "ORDER BY token_id", params, settings=settings,
     )
 
 
@@ -115,4 +127,11 @@ class TokenStore:
                 self._active = json.loads(path.read_text())
                 self._stamp = stamp
             entry = self._active.get(token_hash(token))
-        return entry["student_id"] if entry else None
+        if entry is None or _expired(entry.get("expires_at")):
+            return None
+        return entry["student_id"]
+
+
+def _expired(expires_at: str | None) -> bool:
+    """A token ends at its expiry even while the sidecar (rewritten only on changes) still lists it."""
+    return expires_at is not None and utc_now() >= datetime.fromisoformat(expires_at)

@@ -515,3 +515,27 @@ def test_fuzzing_the_openapi_document_finds_no_server_error(trained_settings, tm
     entries = json.loads(har.read_text())["log"]["entries"]
     assert len(entries) >= 1000
     assert not [e for e in entries if e["response"]["status"] >= 500]
+
+
+def test_a_students_own_token_from_the_app_works_until_revoked_or_expired(api, trained_settings):
+    """Made in the app (shown once), accepted by the API, refused once revoked there; an ended token is refused."""
+    from studyrec_lib.web.app import StudentApp
+
+    app = StudentApp(trained_settings, environ={"JUPYTERHUB_USER": "S00004"})
+    try:
+        token = app.tokens.create()
+        assert token in app.tokens.shown.value
+        assert _post(api, token, GOOD).status_code == 200
+        token_id = int(app.tokens.active()["token_id"].iloc[-1])
+        app.tokens.revoke(token_id)
+        assert _post(api, token, GOOD).status_code == 401
+        assert token_id not in app.tokens.active()["token_id"].tolist()
+    finally:
+        app.close()
+    _, ended = tokens.create_token("S00004", "ended", trained_settings, expires_in_days=-1 / 24)
+    assert _post(api, ended, GOOD).status_code == 401
+    anonymous = StudentApp(trained_settings, environ={})
+    try:
+        assert anonymous.tokens is None  # nobody to make a token for
+    finally:
+        anonymous.close()

@@ -1,10 +1,13 @@
 import json
 import stat
+from datetime import timedelta
 
 import pandas as pd
 import pytest
 
 from studyrec_lib.core import warehouse
+from studyrec_lib.core.clock import utc_now
+from studyrec_lib.core.defaults import TOKEN_DAYS
 from studyrec_lib.web.tokens import (
     TokenError,
     TokenStore,
@@ -133,4 +136,35 @@ def test_sidecar_holds_active_tokens_only(settings):
     keep_id, keep = create_token("S1", None, settings)
     drop_id, _ = create_token("S2", None, settings)
     revoke_token(token_id=drop_id, settings=settings)
-    assert json.loads(sidecar(settings).read_text()) == {token_hash(keep): {"student_id": "S1", "token_id": keep_id}}
+    expires_at = list_tokens(settings).set_index("token_id").loc[keep_id, "expires_at"]
+    assert json.loads(sidecar(settings).read_text()) == {
+        token_hash(keep): {"student_id": "S1", "token_id": keep_id, "expires_at": expires_at.isoformat()}}
+
+
+def test_a_token_ends_after_its_days_and_an_expired_one_is_refused(settings):
+    _, fresh = create_token("S1", None, settings)
+    made = list_tokens(settings).iloc[0]
+    assert (made["expires_at"] - made["created_at"]).days == TOKEN_DAYS
+    _, stale = create_token("S2", None, settings, expires_in_days=-1 / 24)  # ended an hour ago
+    store = TokenStore(settings)
+    assert store.student_for(fresh) == "S1"
+    assert store.student_for(stale) is None
+    assert token_hash(stale) not in json.loads(sidecar(settings).read_text())  # not even listed
+
+
+def test_a_token_that_ends_while_listed_is_refused_from_then_on(settings, monkeypatch):
+    _, token = create_token("S1", None, settings, expires_in_days=1)
+    store = TokenStore(settings)
+    assert store.student_for(token) == "S1"
+    later = utc_now() + timedelta(days=1, seconds=1)
+    monkeypatch.setattr("studyrec_lib.web.tokens.utc_now", lambda: later)
+    assert store.student_for(token) is None  # the sidecar still lists it; its expiry decides
+
+
+def test_a_student_revokes_only_their_own_tokens(settings):
+    mine, _ = create_token("S1", None, settings)
+    theirs, _ = create_token("S2", None, settings)
+    with pytest.raises(TokenError, match="no such token"):
+        revoke_token(token_id=theirs, settings=settings, student_id="S1")
+    assert revoke_token(token_id=mine, settings=settings, student_id="S1") == mine
+    assert list_tokens(settings, student_id="S2")["revoked_at"].isna().all()
