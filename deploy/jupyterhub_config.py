@@ -28,6 +28,7 @@ from nativeauthenticator.handlers import LoginHandler as NativeLoginHandler
 from tornado import web
 
 from studyrec_lib.core.config import ENV_RUNS, ENV_WAREHOUSE, PROJECT_ROOT, configured_umask, load_settings
+from studyrec_lib.web.app_server import AppServerOptions, voila_command
 
 c = get_config()  # noqa: F821 (defined by JupyterHub's config loader)
 
@@ -181,5 +182,19 @@ c.JupyterHub.services = [
         "command": [sys.executable, "-m", "jupyterhub_idle_culler", "--timeout=3600", "--cull-every=300"],
     },
 ]
-# The student app will be the service `student-app` at /services/student-app/ (issue 20); until it is
-# configured, that address answers 404 and students reach nothing else.
+# The student app: one Voila server for every student, behind the hub's sign-in (studyrec_lib.web.hub_identity).
+# Each page starts its own kernel (the server writes the signed-in student into it, so no preheated pool);
+# kernels with no open page are culled after 10 minutes, and anonymous visitors are sent to the login page
+# before any kernel starts.
+APP_PORT = random_port()
+APP_OPTIONS = AppServerOptions(host="127.0.0.1", port=APP_PORT, preheat=False, cull_idle_timeout_s=600)
+c.JupyterHub.services.append({
+    "name": STUDENT_APP,
+    "url": f"http://127.0.0.1:{APP_PORT}",
+    "command": [*voila_command(APP_OPTIONS), f"--Voila.base_url=/services/{STUDENT_APP}/"],
+    "cwd": str(PROJECT_ROOT / "deploy" / "student_app"),  # its voila.py: the identity provider and the hook
+    "environment": {**STUDYREC_ENV, "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                    "JUPYTER_RUNTIME_DIR": str(STATE / "student-app")},  # kernels' connection files: private
+    "oauth_no_confirm": True,
+    "display": False,
+})

@@ -294,6 +294,21 @@ def cmd_tokens(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_accounts(args: argparse.Namespace) -> int:
+    from studyrec_lib.web.accounts import link_account, list_accounts, unlink_account
+
+    settings = _settings(args)
+    if args.action == "link":
+        link_account(args.hub_user or "", args.student_id or "", settings)
+        print(f"hub account {args.hub_user.strip().lower()} is student {args.student_id.strip()}")
+    elif args.action == "unlink":
+        unlink_account(args.hub_user or "", settings)
+        print(f"hub account {args.hub_user.strip().lower()} unlinked")
+    else:
+        _print_frame(list_accounts(settings), args.json)
+    return EXIT_OK
+
+
 def cmd_resources(args: argparse.Namespace) -> int:
     from studyrec_lib.serving import load_resources
 
@@ -410,6 +425,12 @@ def build_parser() -> argparse.ArgumentParser:
     token_parser.add_argument("--expires-days", type=float, default=defaults.TOKEN_DAYS,
                               help=f"days until a new token ends (default {defaults.TOKEN_DAYS})")
     token_parser.set_defaults(handler=cmd_tokens)
+
+    accounts = sub.add_parser("accounts", parents=[common], help="link hub accounts to student ids")
+    accounts.add_argument("action", choices=("link", "unlink", "list"))
+    accounts.add_argument("--hub-user", help="the student's JupyterHub user name")
+    accounts.add_argument("--student-id", help="the student id in the teachers' files")
+    accounts.set_defaults(handler=cmd_accounts)
 
     resource_parser = sub.add_parser("resources", parents=[common], help="load a study-resources CSV")
     resource_parser.add_argument("action", choices=("load",))

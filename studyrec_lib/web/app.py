@@ -27,6 +27,7 @@ from studyrec_lib.serving.predictor import Predictor
 from studyrec_lib.serving.spool import PredictionSpool, new_record
 from studyrec_lib.serving.student_history import WeakSubjectsCache
 from studyrec_lib.serving.study_plan import current_resources
+from studyrec_lib.web.accounts import student_of
 from studyrec_lib.web.result_html import field_error_html, no_model_html, render_errors_note, render_result
 from studyrec_lib.web.server_log import log_to_server
 from studyrec_lib.web.token_panel import TokenPanel
@@ -48,8 +49,19 @@ PROBLEM_HTML = ('<div class="studyrec-message studyrec-problem"><h3>No predictio
 log = logging.getLogger(__name__)
 
 
-def app_identity(settings: Settings, environ: Mapping[str, str] | None = None) -> tuple[str | None, str | None]:
-    """The student this app speaks for (or None), and a note for the page when a configured token is bad."""
+def app_identity(settings: Settings, environ: Mapping[str, str] | None = None,
+                 student: str | None = None) -> tuple[str | None, str | None]:
+    """The student this app speaks for (or None), and a note for the page when a configured token is bad.
+
+    ``student`` is what the hub service's server wrote into the notebook (``web.hub_identity``); then the
+    hub's user of a single-user server, then a token configured for a one-student local run.
+    """
+    if student:
+        linked = student_of(student, settings)
+        if linked is None:
+            return None, (f"Your account {student} is not linked to a student record yet, so no marks or weak "
+                          "subjects of yours are shown. Ask your teacher to link it.")
+        return linked, None
     environ = os.environ if environ is None else environ
     if environ.get(ENV_HUB_USER):
         return environ[ENV_HUB_USER], None
@@ -66,10 +78,11 @@ def app_identity(settings: Settings, environ: Mapping[str, str] | None = None) -
 class StudentApp:
     """One student's page: build it with :func:`build_app`; ``predict()`` is what the button runs."""
 
-    def __init__(self, settings: Settings | None = None, environ: Mapping[str, str] | None = None):
+    def __init__(self, settings: Settings | None = None, environ: Mapping[str, str] | None = None,
+                 student: str | None = None):
         self.settings = settings or load_settings()
         quick = dataclasses.replace(self.settings, lock_timeout_s=0.2)  # never keep a student waiting
-        self.student_id, identity_note = app_identity(self.settings, environ)
+        self.student_id, identity_note = app_identity(self.settings, environ, student)
         self.predictor = Predictor(self.settings, resources=current_resources(quick))
         # One student clicks at a time: a 0.2 s try per click is cheap, and fresher than a back-off.
         self.weak_cache = WeakSubjectsCache(quick, busy_backoff_s=0)
@@ -131,7 +144,10 @@ class StudentApp:
             # so the student never learns the value was refused. The schema's check explains it instead.
             field = widgets.Text(value=f"{STARTING_VALUES[name]:g}", layout=widgets.Layout(width=FIELD_WIDTH))
             rows.append(self._field_row(name, label, field))
-        title = widgets.HTML("<h2>Your predicted grade</h2><p>Enter your marks so far and press Predict.</p>")
+        signed_in = (f'<p class="studyrec-signed-in">Signed in as <b>{escape(self.student_id)}</b></p>'
+                     if self.student_id else "")
+        title = widgets.HTML(f"<h2>Your predicted grade</h2>{signed_in}"
+                             "<p>Enter your marks so far and press Predict.</p>")
         if self.student_id and self.tokens is None:
             self.tokens = TokenPanel(self.settings, self.student_id, self._guarded)
         self.widget.children = [title, self.note, *rows, self.button, self.result,
@@ -193,7 +209,8 @@ class StudentApp:
             self.spool.close()
 
 
-def build_app(warehouse: str | None = None, environ: Mapping[str, str] | None = None) -> widgets.Widget:
+def build_app(warehouse: str | None = None, environ: Mapping[str, str] | None = None,
+              student: str | None = None) -> widgets.Widget:
     """The student app's widget, what ``apps/predict_widget.ipynb`` displays.
 
     This is the app kernel's entry point: whoever started the kernel (``studyrec app``, JupyterHub), its
@@ -203,6 +220,8 @@ def build_app(warehouse: str | None = None, environ: Mapping[str, str] | None = 
         warehouse: the DuckDB file to use; None reads ``STUDYREC_WAREHOUSE`` (or the default).
         environ: where the student's identity is read (``JUPYTERHUB_USER``, ``STUDYREC_APP_TOKEN``);
             None reads the process environment.
+        student: the signed-in student, written into the notebook by the hub service's server (never taken
+            from the page); None: the identity comes from ``environ``.
 
     Returns:
         The widget to display. Its :class:`StudentApp` is ``widget.app``; a widget that could not start
@@ -211,7 +230,7 @@ def build_app(warehouse: str | None = None, environ: Mapping[str, str] | None = 
     log_to_server()
     try:
         apply_umask()
-        app = StudentApp(load_settings(warehouse=warehouse), environ)
+        app = StudentApp(load_settings(warehouse=warehouse), environ, student)
     except Exception:
         log.exception("student app: cannot start")
         return widgets.HTML(PROBLEM_HTML)
