@@ -16,6 +16,9 @@ from studyrec_lib.core.schema import total_sql
 
 WEAK_TOTAL = 50.0
 MAX_WEAK_SUBJECTS = 5
+MAX_COURSES = 60  # a student's courses offered in the app (8 semesters of a few subjects fit)
+COURSE_COLUMNS = ("semester", "subject", "assignment_marks", "quiz_marks", "attendance_percentage", "midterm_marks",
+                  "previous_cgpa", "final_marks")
 
 
 def weak_subjects(student_id: str, settings: Settings | None = None, limit: int = MAX_WEAK_SUBJECTS) -> list[dict]:
@@ -29,6 +32,23 @@ def weak_subjects(student_id: str, settings: Settings | None = None, limit: int 
     weak = frame[frame["total"] < WEAK_TOTAL].sort_values(["total", "subject"]).head(limit)
     return [{"subject": r.subject, "semester": int(r.semester), "total": float(r.total), "grade": r.final_grade}
             for r in weak.itertuples()]
+
+
+def student_courses(student_id: str, settings: Settings | None = None, limit: int = MAX_COURSES) -> list[dict]:
+    """The student's courses as the warehouse has them: latest semester first, open rows (no final yet) first.
+
+    One row per (semester, subject): the latest upload's. The app fills its form from these, so a student
+    never types marks a teacher already recorded.
+    """
+    frame = warehouse.query_frame(
+        f"""SELECT {", ".join(COURSE_COLUMNS)} FROM student_performance JOIN datasets USING (dataset_id)
+            WHERE datasets.status = 'loaded' AND student_id = ?
+            QUALIFY row_number() OVER (PARTITION BY semester, subject ORDER BY dataset_id DESC, source_row DESC) = 1
+            ORDER BY semester DESC, final_marks IS NULL DESC, subject LIMIT ?""",
+        [student_id, limit], settings=settings,
+    )
+    return [{column: (None if column == "final_marks" and value != value else value)  # NaN: no final yet
+             for column, value in row.items()} for row in frame.to_dict("records")]
 
 
 class WeakSubjectsCache:

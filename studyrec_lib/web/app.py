@@ -25,7 +25,7 @@ from studyrec_lib.serving.inputs import NUMERIC_INPUTS, check_features
 from studyrec_lib.serving.models import NoActiveModel
 from studyrec_lib.serving.predictor import Predictor
 from studyrec_lib.serving.spool import PredictionSpool, new_record
-from studyrec_lib.serving.student_history import WeakSubjectsCache
+from studyrec_lib.serving.student_history import WeakSubjectsCache, student_courses
 from studyrec_lib.serving.study_plan import current_resources
 from studyrec_lib.web.accounts import student_of
 from studyrec_lib.web.result_html import field_error_html, no_model_html, render_errors_note, render_result
@@ -98,6 +98,7 @@ class StudentApp:
         self.widget = widgets.VBox([])
         self.widget.add_class("studyrec-app")
         self.tokens: TokenPanel | None = None  # only for a student the server identified
+        self.courses: list[dict] = []
         self.refresh()
 
     def refresh(self) -> None:
@@ -136,7 +137,8 @@ class StudentApp:
         self.widget.children = [message, again]
 
     def _build_form(self, subjects: list[str]) -> None:
-        rows = [self._field_row("subject", "Subject", widgets.Dropdown(options=subjects))]
+        rows = [self._courses_row(subjects)] if self.student_id else []
+        rows.append(self._field_row("subject", "Subject", widgets.Dropdown(options=subjects)))
         for name in NUMBER_FIELDS:
             spec = FIELDS_BY_NAME[name]
             label = f"{spec.label} ({spec.low:g}-{spec.high:g})"
@@ -154,6 +156,29 @@ class StudentApp:
                                 *([self.tokens.widget] if self.tokens else [])]
         if self.spool is None:
             self.spool = PredictionSpool(self.settings, source="app").start()
+
+    def _courses_row(self, subjects: list[str]) -> widgets.HBox:
+        """The student's own courses; picking one fills the form with the marks already recorded."""
+        self.courses = student_courses(self.student_id, self.settings)
+        options = [("Choose one of your courses", None)] + [
+            (f"Semester {c['semester']}: {c['subject']}" + (" (open)" if c["final_marks"] is None else ""), i)
+            for i, c in enumerate(self.courses)]
+        picker = widgets.Dropdown(options=options, value=None, layout=widgets.Layout(width="auto"))
+        picker.add_class("studyrec-courses")
+        picker.observe(self._guarded(lambda: self.fill_course(picker.value, subjects)), names="value")
+        label = widgets.Label("Your courses", layout=widgets.Layout(width=LABEL_WIDTH, max_width="100%"))
+        label.add_class("studyrec-label")
+        return widgets.HBox([label, picker], layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
+
+    def fill_course(self, index: int | None, subjects: list[str]) -> None:
+        """Put a recorded course's marks into the form; what-if edits stay possible afterwards."""
+        if index is None:
+            return
+        course = self.courses[index]
+        if course["subject"] in subjects:
+            self.fields["subject"].value = course["subject"]
+        for name in NUMBER_FIELDS:
+            self.fields[name].value = f"{course[name]:g}"
 
     def _field_row(self, name: str, label: str, field: widgets.ValueWidget) -> widgets.HBox:
         field.add_class(f"studyrec-input-{name}")

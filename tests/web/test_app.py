@@ -221,3 +221,36 @@ def test_build_app_that_cannot_start_shows_the_plain_message(tmp_path, monkeypat
     assert not hasattr(widget, "app")
     assert "Something went wrong on the server" in widget.value and str(tmp_path) not in widget.value
     assert "Permission denied" in caplog.text
+
+
+def test_a_signed_in_student_picks_a_recorded_course_and_the_form_holds_its_marks(trained_settings,
+                                                                                  student_with_weak_subjects):
+    from studyrec_lib.serving.student_history import student_courses
+    from studyrec_lib.web.app import NUMBER_FIELDS
+
+    student = student_with_weak_subjects
+    app = StudentApp(trained_settings, environ={"JUPYTERHUB_USER": student})
+    try:
+        courses = student_courses(student, trained_settings)
+        assert courses and courses == app.courses
+        semesters = [c["semester"] for c in courses]
+        assert semesters == sorted(semesters, reverse=True)  # latest semester first
+        latest = [c for c in courses if c["semester"] == semesters[0]]
+        assert latest == sorted(latest, key=lambda c: (c["final_marks"] is not None, c["subject"]))  # open first
+        picker = next(w for row in app.widget.children if hasattr(row, "children")
+                      for w in row.children if "studyrec-courses" in w._dom_classes)
+        assert len(picker.options) == 1 + len(courses) and picker.value is None
+        picker.value = len(courses) - 1  # the oldest course
+        oldest = courses[-1]
+        assert app.fields["subject"].value == oldest["subject"]
+        assert {name: float(app.fields[name].value) for name in NUMBER_FIELDS} == {
+            name: pytest.approx(oldest[name]) for name in NUMBER_FIELDS}
+        app.fields["quiz_marks"].value = "10"  # a what-if edit after filling
+        assert app.predict() is not None
+    finally:
+        app.close()
+    anonymous = StudentApp(trained_settings, environ={})
+    try:
+        assert anonymous.courses == []  # nobody's courses without a signed-in student
+    finally:
+        anonymous.close()
