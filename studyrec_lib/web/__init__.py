@@ -10,19 +10,22 @@ from typing import TYPE_CHECKING
 
 from studyrec_lib.core.lazy import lazy_attributes
 from studyrec_lib.web.api_config import ApiConfig
-from studyrec_lib.web.app_server import AppServerOptions, VoilaProcess, serve_app
-from studyrec_lib.web.security import smoke_test
-from studyrec_lib.web.tokens import TokenError, TokenStore, create_token, list_tokens, revoke_token
 
 if TYPE_CHECKING:
     from studyrec_lib.web.api import create_app
     from studyrec_lib.web.app import StudentApp, build_app
+    from studyrec_lib.web.app_server import AppServerOptions, VoilaProcess, serve_app
+    from studyrec_lib.web.security import smoke_test
+    from studyrec_lib.web.tokens import TokenError, TokenStore, create_token, list_tokens, revoke_token
 
-# PEP 562: the names of web.app and web.api are imported on first use (core.lazy), web.app first. The
-# student app's kernel runs `from studyrec_lib.web import build_app`, and must not pay FastAPI's import (nor
+# PEP 562: every module's names are imported on first use (core.lazy), only the light ApiConfig now. The
+# student app's kernel runs `from studyrec_lib.web import build_app` and must not pay FastAPI's import (nor
 # uvicorn's) for an API it never serves; `studyrec tokens` and the smoke test pay for neither ipywidgets
-# nor the models. `uvicorn studyrec_lib.web.api:create_app` imports web.api itself.
-__getattr__ = lazy_attributes(__name__, "studyrec_lib.web.app", "studyrec_lib.web.api")
+# nor the models; `uvicorn studyrec_lib.web.api:create_app` imports web.api itself. The services of this
+# stage import `studyrec_lib.web.<module>` and pay for no other: the reports service loaded pandas through
+# the tokens and the smoke test when they were imported here (181 MB at import; 87 MB now).
+__getattr__ = lazy_attributes(__name__, "studyrec_lib.web.tokens", "studyrec_lib.web.app_server",
+                              "studyrec_lib.web.security", "studyrec_lib.web.app", "studyrec_lib.web.api")
 
 __all__ = [
     "ApiConfig",

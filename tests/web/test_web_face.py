@@ -19,7 +19,7 @@ def _loaded_after(code: str, modules: tuple[str, ...]) -> list[str]:
 
 
 def test_importing_the_face_loads_no_web_framework():
-    assert _loaded_after("import studyrec_lib.web", ("fastapi", "uvicorn", "ipywidgets", "sklearn")) == []
+    assert _loaded_after("import studyrec_lib.web", ("fastapi", "uvicorn", "ipywidgets", "sklearn", "pandas")) == []
 
 
 def test_the_app_kernels_import_does_not_pay_for_fastapi():
