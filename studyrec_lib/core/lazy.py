@@ -9,17 +9,23 @@ scikit-learn. A face imports its light modules as usual, names the heavy ones he
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Callable
 
 
 def lazy_attributes(package: str, *modules: str) -> Callable[[str], object]:
-    """A module ``__getattr__`` for ``package`` that finds a missing public name in ``modules`` on first use."""
+    """A module ``__getattr__`` for ``package``: a name of its ``__all__`` is found in ``modules`` on first use.
+
+    Only the face's own names are offered (not whatever a module happens to import), and an unknown name is an
+    AttributeError at once, without importing anything.
+    """
 
     def __getattr__(name: str) -> object:
-        for module_name in modules:
-            module = importlib.import_module(module_name)
-            if name in getattr(module, "__all__", ()) or (not name.startswith("_") and hasattr(module, name)):
-                return getattr(module, name)
+        if name in getattr(sys.modules[package], "__all__", ()):
+            for module_name in modules:
+                module = importlib.import_module(module_name)
+                if hasattr(module, name):
+                    return getattr(module, name)
         raise AttributeError(f"module {package!r} has no attribute {name!r}")
 
     return __getattr__

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from studyrec_lib import registry
 from studyrec_lib.core import warehouse
@@ -31,9 +31,6 @@ from studyrec_lib.web.app_server import (
     voila_environment,
 )
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 START_TIMEOUT_S = 180  # a loaded 2-core machine can take 20-40 s to fill the pool
 UI_TIMEOUT_MS = 90_000  # a page may have to wait for a kernel start and the model load
@@ -54,16 +51,6 @@ def start_voila(settings: Settings, options: AppServerOptions, root: Path) -> Vo
         server.stop()
         raise
     return server
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture(scope="module")

@@ -42,18 +42,23 @@ REQUEST_TIMEOUT_S = 20
 # Every wait above is bounded; this bounds a test as a whole (the module takes ~25 s on 2 cores).
 pytestmark = pytest.mark.timeout(180)
 
-TEST_CONFIG = """
-c = get_config()  # noqa: F821
-load_subconfig({config!r})  # noqa: F821 (the project's configuration, unchanged)
-c.JupyterHub.authenticator_class = "dummy"
-c.DummyAuthenticator.password = {password!r}
-c.DummyAuthenticator.allow_all = True
-c.JupyterHub.load_groups = {{"students": {{"users": [{student!r}]}}, "teachers": {{"users": [{teacher!r}]}},
-                            "analysts": {{"users": [{analyst!r}]}}}}
+OBSERVER = """
 c.JupyterHub.services.append({{"name": "observer", "api_token": {token!r}}})
 c.JupyterHub.load_roles.append({{"name": "observer", "scopes": ["read:users", "read:servers"],
                                 "services": ["observer"]}})
 """
+
+
+def hub_config(groups: dict[str, list[str]], extra: str = "") -> str:
+    """The project's configuration loaded unchanged, with JupyterHub's DummyAuthenticator (one shared password)
+    and these group members; ``extra`` lines are appended."""
+    load_groups = {group: {"users": users} for group, users in groups.items()}
+    return (f"c = get_config()  # noqa: F821\n"
+            f"load_subconfig({str(CONFIG)!r})  # noqa: F821 (the project's configuration, unchanged)\n"
+            f'c.JupyterHub.authenticator_class = "dummy"\n'
+            f"c.DummyAuthenticator.password = {PASSWORD!r}\n"
+            f"c.DummyAuthenticator.allow_all = True\n"
+            f"c.JupyterHub.load_groups = {load_groups!r}\n{extra}")
 
 
 @dataclass
@@ -167,8 +172,8 @@ def hub(tmp_path_factory: pytest.TempPathFactory, free_port: Callable[[], int]) 
     run_id = _make_run(root)
     (root / "warehouse.duckdb").touch()  # a file beside runs/ for the service to refuse
     config = root / "test_hub_config.py"
-    config.write_text(TEST_CONFIG.format(config=str(CONFIG), password=PASSWORD, student=STUDENT, teacher=TEACHER,
-                                         analyst=ANALYST, token=OBSERVER_TOKEN))
+    config.write_text(hub_config({"students": [STUDENT], "teachers": [TEACHER], "analysts": [ANALYST]},
+                                  OBSERVER.format(token=OBSERVER_TOKEN)))
     with _running_hub(root, config, free_port(), {}, run_id) as running:
         yield running
 

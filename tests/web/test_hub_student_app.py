@@ -13,28 +13,20 @@ from collections.abc import Callable, Iterator
 import httpx
 import psutil
 import pytest
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
 from studyrec_lib.core import warehouse
 from studyrec_lib.core.config import ENV_RUNS, ENV_WAREHOUSE, Settings
 from studyrec_lib.serving.student_history import weak_subjects
 from studyrec_lib.web.accounts import link_account
-from tests.web.test_app_server import CHROMIUM, CHROMIUM_ARGS, UI_TIMEOUT_MS
-from tests.web.test_hub import CONFIG, PASSWORD, Hub, _descendants, _running_hub, _wait_until
+from tests.web.test_app_server import UI_TIMEOUT_MS
+from tests.web.test_hub import PASSWORD, Hub, _descendants, _running_hub, _wait_until, hub_config
 
 OTHER_STUDENT = "S00001"
 UNLINKED = "newcomer"  # in the students group, but no student record linked to the account
 APP = "/services/student-app/"
 pytestmark = pytest.mark.timeout(300)
 
-TEST_CONFIG = """
-c = get_config()  # noqa: F821
-load_subconfig({config!r})  # noqa: F821 (the project's configuration, unchanged)
-c.JupyterHub.authenticator_class = "dummy"
-c.DummyAuthenticator.password = {password!r}
-c.DummyAuthenticator.allow_all = True
-c.JupyterHub.load_groups = {{"students": {{"users": {students!r}}}}}
-"""
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +40,7 @@ def hub(tmp_path_factory: pytest.TempPathFactory, free_port: Callable[[], int], 
         students: tuple[str, str]) -> Iterator[Hub]:
     root = tmp_path_factory.mktemp("hub-app")
     config = root / "test_hub_config.py"
-    config.write_text(TEST_CONFIG.format(config=str(CONFIG), password=PASSWORD, students=[*students, UNLINKED]))
+    config.write_text(hub_config({"students": [*students, UNLINKED]}))
     for student in students:  # hub names are lower case; the link says which student each account is
         link_account(student, student, trained_settings)
     env = {ENV_WAREHOUSE: str(trained_settings.warehouse), ENV_RUNS: str(trained_settings.runs_dir)}
@@ -56,16 +48,6 @@ def hub(tmp_path_factory: pytest.TempPathFactory, free_port: Callable[[], int], 
         _wait_until(lambda: httpx.get(f"{running.url}{APP}", timeout=2).status_code == 302, 60,
                     "the student app answered", running.process)
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def _kernels(hub: Hub) -> list[psutil.Process]:
