@@ -8,6 +8,10 @@ ports picked at each start. The roles come from three hub groups that hub admins
 - ``teachers``: the run reports, read-only (the ``reports`` service, ``studyrec_lib.web.reports_service``);
 - ``students``: the student app (the ``student-app`` service) and nothing else: no single-user server at all.
 
+The student app's kernels hold only widgets: they ask the ``studyrec-api`` service (the JSON API on a loopback
+port, not routed by the proxy) with a service token made at each start, naming the signed-in hub user; the API
+holds the models once and finds that user's student record itself (README: Sign-in).
+
 Environment (read once, at start): STUDYREC_HUB_STATE (the hub's private folder, default ``hub-state/`` in the
 project), STUDYREC_HUB_PORT, STUDYREC_HUB_IP (127.0.0.1; anything else needs TLS in front), STUDYREC_HUB_ADMINS
 (comma-separated hub admin names). Every other STUDYREC_* variable is passed on to the servers and services.
@@ -17,6 +21,7 @@ To change the authenticator, spawner or limits, load this file from your own and
 from __future__ import annotations
 
 import os
+import secrets
 import sys
 from pathlib import Path
 
@@ -28,6 +33,7 @@ from nativeauthenticator.handlers import LoginHandler as NativeLoginHandler
 from tornado import web
 
 from studyrec_lib.core.config import ENV_RUNS, ENV_WAREHOUSE, PROJECT_ROOT, configured_umask, load_settings
+from studyrec_lib.web.api_config import ENV_API_URL, ENV_SERVICE_TOKEN
 from studyrec_lib.web.app_server import AppServerOptions, voila_command
 
 c = get_config()  # noqa: F821 (defined by JupyterHub's config loader)
@@ -97,7 +103,7 @@ if not hasattr(NativeLoginHandler, "statsd"):
 
 # --- roles: three groups, what each may do, where each lands -----------------------------------------------
 ANALYSTS, TEACHERS, STUDENTS = "analysts", "teachers", "students"
-REPORTS, STUDENT_APP, CULLER = "reports", "student-app", "idle-culler"  # service names
+REPORTS, STUDENT_APP, CULLER, API = "reports", "student-app", "idle-culler", "studyrec-api"  # service names
 c.JupyterHub.load_groups = {ANALYSTS: {}, TEACHERS: {}, STUDENTS: {}}  # created if missing; members kept
 c.JupyterHub.load_roles = [
     # Every signed-in user. JupyterHub's default here is `self` (own servers, tokens, shares, access to own
@@ -182,10 +188,20 @@ c.JupyterHub.services = [
         "command": [sys.executable, "-m", "jupyterhub_idle_culler", "--timeout=3600", "--cull-every=300"],
     },
 ]
+# The API that answers the student app: it holds the active models once for every student. It listens on a
+# loopback port the proxy does not route; only the student app (which holds the service token) calls it here.
+API_PORT = random_port()
+SERVICE_TOKEN = secrets.token_urlsafe(32)  # a new one at each start; never written to disk
+SYSTEM_PATH = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+c.JupyterHub.services.append({
+    "name": API,
+    "command": [sys.executable, "-m", "studyrec_lib.cli", "serve", "--host", "127.0.0.1", "--port", str(API_PORT)],
+    "environment": {**STUDYREC_ENV, **SYSTEM_PATH, ENV_SERVICE_TOKEN: SERVICE_TOKEN},
+})
 # The student app: one Voila server for every student, behind the hub's sign-in (studyrec_lib.web.hub_identity).
-# Each page starts its own kernel (the server writes the signed-in student into it, so no preheated pool);
-# kernels with no open page are culled after 10 minutes, and anonymous visitors are sent to the login page
-# before any kernel starts.
+# Each page starts its own kernel (the server writes the signed-in student into it, so no preheated pool) of
+# about 70 MB: widgets and an HTTP client, no models (studyrec_lib.web.api_client). Kernels with no open page
+# are culled after 10 minutes, and anonymous visitors are sent to the login page before any kernel starts.
 APP_PORT = random_port()
 APP_OPTIONS = AppServerOptions(host="127.0.0.1", port=APP_PORT, preheat=False, cull_idle_timeout_s=600)
 c.JupyterHub.services.append({
@@ -193,8 +209,9 @@ c.JupyterHub.services.append({
     "url": f"http://127.0.0.1:{APP_PORT}",
     "command": [*voila_command(APP_OPTIONS), f"--Voila.base_url=/services/{STUDENT_APP}/"],
     "cwd": str(PROJECT_ROOT / "deploy" / "student_app"),  # its voila.py: the identity provider and the hook
-    "environment": {**STUDYREC_ENV, "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-                    "JUPYTER_RUNTIME_DIR": str(STATE / "student-app")},  # kernels' connection files: private
+    "environment": {**STUDYREC_ENV, **SYSTEM_PATH,
+                    "JUPYTER_RUNTIME_DIR": str(STATE / "student-app"),  # kernels' connection files: private
+                    ENV_API_URL: f"http://127.0.0.1:{API_PORT}", ENV_SERVICE_TOKEN: SERVICE_TOKEN},
     "oauth_no_confirm": True,
     "display": False,
 })

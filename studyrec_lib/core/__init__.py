@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from studyrec_lib.core.tasks import STUDENT_TASK, Task
     from studyrec_lib.core.warehouse import connect, query_frame, transaction
 
-__getattr__ = lazy_attributes(__name__, "studyrec_lib.core.tasks", "studyrec_lib.core.warehouse")
+__getattr__ = lazy_attributes(__name__)
 
 __all__ = [
     "COLUMNS",

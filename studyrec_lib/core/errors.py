@@ -22,3 +22,7 @@ class FileRefused(StudyRecError):
 
 class WarehouseLocked(StudyRecError):
     """Another process held the warehouse file for longer than the lock timeout."""
+
+
+class NoActiveModel(StudyRecError):
+    """No model has been trained and activated yet."""

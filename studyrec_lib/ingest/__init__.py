@@ -14,7 +14,7 @@ if TYPE_CHECKING:  # the report's tables and plots load matplotlib: imported on 
         warnings_markdown,
     )
 
-__getattr__ = lazy_attributes(__name__, "studyrec_lib.ingest.report")
+__getattr__ = lazy_attributes(__name__)
 
 __all__ = [
     "IngestResult",

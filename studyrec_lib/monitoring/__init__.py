@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # the report's plots load matplotlib: imported on first use (
         plot_trend,
     )
 
-__getattr__ = lazy_attributes(__name__, "studyrec_lib.monitoring.report")
+__getattr__ = lazy_attributes(__name__)
 
 __all__ = [
     "DEFAULT_ALPHA",

@@ -28,7 +28,7 @@ from studyrec_lib.runs.retrain_lock import RetrainBusy, retrain_lock
 if TYPE_CHECKING:
     from studyrec_lib.runs.jobs import StepFailed, run_ingest, run_monitor, run_pipeline, run_retrain, run_train
 
-__getattr__ = lazy_attributes(__name__, "studyrec_lib.runs.jobs")
+__getattr__ = lazy_attributes(__name__)
 
 __all__ = [
     "RetrainBusy",

@@ -3,27 +3,27 @@
 :class:`Predictor` scores one student (with advice: weak signals, a study plan, the change that helps most)
 or a table; :func:`score_file` scores a teacher's file; every prediction is logged through the
 :class:`PredictionSpool`; :func:`log_at_risk_predictions` logs the at-risk list's. The names of the
-modules that load scikit-learn (the models and what scores with them) are imported on first use
-(``core.lazy``), so a process that only logs or reads resources does not pay for it.
+modules are imported on first use (``core.lazy``) except the input rules: the student app's kernel checks a
+form with them and pays for no pandas, DuckDB or scikit-learn, and a process that only logs or reads
+resources pays for no scikit-learn.
 """
 
 from typing import TYPE_CHECKING
 
 from studyrec_lib.core.lazy import lazy_attributes
-from studyrec_lib.serving.advice import GRADE_RANK, IMPROVEMENTS
-from studyrec_lib.serving.batch_scoring import NothingScored, score_file
 from studyrec_lib.serving.inputs import InputError, check_features
-from studyrec_lib.serving.spool import PredictionSpool, new_record, spool_dir
-from studyrec_lib.serving.student_history import WeakSubjectsCache, weak_subjects
-from studyrec_lib.serving.study_plan import current_resources, load_resources, packaged_resources, read_resources
 
-if TYPE_CHECKING:  # these load scikit-learn: imported on first use (core.lazy)
+if TYPE_CHECKING:  # imported on first use (core.lazy)
+    from studyrec_lib.serving.advice import GRADE_RANK, IMPROVEMENTS
     from studyrec_lib.serving.at_risk_log import log_at_risk_predictions
+    from studyrec_lib.serving.batch_scoring import NothingScored, score_file
     from studyrec_lib.serving.models import ActiveModels, NoActiveModel, load_active_models
     from studyrec_lib.serving.predictor import InvalidInput, Predictor
+    from studyrec_lib.serving.spool import PredictionSpool, new_record, spool_dir
+    from studyrec_lib.serving.student_history import WeakSubjectsCache, weak_subjects
+    from studyrec_lib.serving.study_plan import current_resources, load_resources, packaged_resources, read_resources
 
-__getattr__ = lazy_attributes(__name__, "studyrec_lib.serving.predictor", "studyrec_lib.serving.models",
-                              "studyrec_lib.serving.at_risk_log")
+__getattr__ = lazy_attributes(__name__)
 
 __all__ = [
     "GRADE_RANK",

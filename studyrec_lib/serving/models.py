@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from studyrec_lib.core.config import Settings
-from studyrec_lib.core.errors import StudyRecError
+from studyrec_lib.core.errors import NoActiveModel
 from studyrec_lib.core.files import file_stamp
 from studyrec_lib.core.schema import FIELDS_BY_NAME, GRADES
 from studyrec_lib.core.tasks import Task
@@ -27,10 +27,6 @@ from studyrec_lib.registry import (
     read_active_sidecar,
 )
 from studyrec_lib.serving.fast_path import FastModels
-
-
-class NoActiveModel(StudyRecError):
-    """No model has been trained and activated yet."""
 
 
 @dataclass

@@ -18,14 +18,12 @@ if TYPE_CHECKING:
     from studyrec_lib.web.security import smoke_test
     from studyrec_lib.web.tokens import TokenError, TokenStore, create_token, list_tokens, revoke_token
 
-# PEP 562: every module's names are imported on first use (core.lazy), only the light ApiConfig now. The
-# student app's kernel runs `from studyrec_lib.web import build_app` and must not pay FastAPI's import (nor
-# uvicorn's) for an API it never serves; `studyrec tokens` and the smoke test pay for neither ipywidgets
-# nor the models; `uvicorn studyrec_lib.web.api:create_app` imports web.api itself. The services of this
-# stage import `studyrec_lib.web.<module>` and pay for no other: the reports service loaded pandas through
-# the tokens and the smoke test when they were imported here (181 MB at import; 87 MB now).
-__getattr__ = lazy_attributes(__name__, "studyrec_lib.web.tokens", "studyrec_lib.web.app_server",
-                              "studyrec_lib.web.security", "studyrec_lib.web.app", "studyrec_lib.web.api")
+# PEP 562: every module's names are imported on first use, each name's module alone (core.lazy), only the
+# light ApiConfig now. The student app's kernel runs `from studyrec_lib.web import build_app` and must not pay
+# FastAPI's import (nor uvicorn's) for an API it never serves, nor pandas or DuckDB for the tokens; `studyrec
+# tokens` and the smoke test pay for neither ipywidgets nor the models; `uvicorn studyrec_lib.web.api:create_app`
+# imports web.api itself. The services of this stage import `studyrec_lib.web.<module>` and pay for no other.
+__getattr__ = lazy_attributes(__name__)
 
 __all__ = [
     "ApiConfig",

@@ -23,6 +23,12 @@ def hub_name(user: str) -> str:
     return user.strip().lower()
 
 
+def not_linked_note(hub_user: str) -> str:
+    """What a signed-in student reads while their hub account has no student record."""
+    return (f"Your account {hub_user} is not linked to a student record yet, so no marks or weak subjects of "
+            "yours are shown. Ask your teacher to link it.")
+
+
 def link_account(hub_user: str, student_id: str, settings: Settings | None = None) -> None:
     """Link (or re-link) a hub account to a student id."""
     if not hub_name(hub_user) or not student_id.strip():

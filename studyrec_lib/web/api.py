@@ -23,6 +23,7 @@ import sys
 import time
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
+from urllib.parse import unquote
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -31,7 +32,7 @@ from pydantic_core import PydanticCustomError
 from starlette.concurrency import run_in_threadpool
 
 from studyrec_lib.core.config import Settings, load_settings
-from studyrec_lib.core.errors import StudyRecError, WarehouseLocked
+from studyrec_lib.core.errors import NoActiveModel, StudyRecError, WarehouseLocked
 from studyrec_lib.core.files import apply_umask
 from studyrec_lib.core.input_limits import echo
 from studyrec_lib.core.schema import (
@@ -46,19 +47,21 @@ from studyrec_lib.core.schema import (
     UNKNOWN_FIELD,
     NumericField,
 )
-from studyrec_lib.serving.models import NoActiveModel
 from studyrec_lib.serving.predictor import InvalidInput, Predictor
 from studyrec_lib.serving.spool import PredictionSpool, new_record
 from studyrec_lib.serving.student_history import WeakSubjectsCache
 from studyrec_lib.serving.study_plan import current_resources
-from studyrec_lib.web.api_config import ApiConfig
+from studyrec_lib.web.api_callers import Caller, HubAccounts, is_service_token
+from studyrec_lib.web.api_config import BUSY_RETRY_S, HUB_USER_HEADER, NO_ACTIVE_MODEL, READ_WAIT_S, ApiConfig
+from studyrec_lib.web.api_errors import error_response, retry_after_header
+from studyrec_lib.web.api_student import student_routes
 from studyrec_lib.web.http_server import MAX_HEAD_BYTES
 from studyrec_lib.web.rate_limit import FailedAuthThrottle, SharedRateLimiter, rate_limit_dir
 from studyrec_lib.web.tokens import TokenStore
 
 UNUSABLE_MODEL = ("the active model cannot be used: its file is missing or changed since it was registered. "
                   "An operator must retrain or activate another version (details are in the server log).")
-BUSY_RETRY_S = 1
+MAX_HUB_USER_LENGTH = 255  # JupyterHub's own limit on user names
 
 logger = logging.getLogger("studyrec.api")
 
@@ -124,6 +127,7 @@ class FieldError(BaseModel):
 class ErrorResponse(BaseModel):
     detail: str
     errors: list[FieldError] = []
+    code: str | None = None  # a stable name for errors a client acts on (e.g. no_active_model)
 
 
 class Interval(BaseModel):
@@ -166,25 +170,14 @@ class RequestLimits:
             length = dict(scope["headers"]).get(b"content-length")
             response = None
             if head > self.max_head_bytes:
-                response = _error(431, f"the request's headers are larger than {self.max_head_bytes} bytes",
-                                  close=True)
+                response = error_response(431, f"the request's headers are larger than {self.max_head_bytes} bytes",
+                                          close=True)
             elif length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
-                response = _error(413, f"the body is larger than {self.max_body_bytes} bytes", close=True)
+                response = error_response(413, f"the body is larger than {self.max_body_bytes} bytes", close=True)
             if response is not None:
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
-
-
-def _error(status: int, detail: str, errors: list[dict] | None = None, headers: dict | None = None,
-           close: bool = False) -> JSONResponse:
-    """An error body; ``close`` when the request's body was not read whole, so the connection ends with it."""
-    headers = {**(headers or {}), **({"Connection": "close"} if close else {})}
-    return JSONResponse({"detail": detail, "errors": errors or []}, status_code=status, headers=headers)
-
-
-def _retry_after(seconds: float) -> dict:
-    return {"Retry-After": str(max(1, int(seconds + 0.999)))}
 
 
 class BodyRefused(Exception):
@@ -225,12 +218,12 @@ def _parse_json(body: bytes) -> object:
 def _model_error(error: StudyRecError) -> JSONResponse:
     """503 for every model problem, in words for students: paths and sha256s go to the server log only."""
     if isinstance(error, WarehouseLocked):
-        return _error(503, "the active models are being updated; retry in a moment",
-                      headers=_retry_after(BUSY_RETRY_S))
+        return error_response(503, "the active models are being updated; retry in a moment",
+                              headers=retry_after_header(BUSY_RETRY_S))
     if isinstance(error, NoActiveModel):
-        return _error(503, str(error))
+        return error_response(503, str(error), code=NO_ACTIVE_MODEL)
     logger.error("the active model cannot be used: %s", error)
-    return _error(503, UNUSABLE_MODEL)
+    return error_response(503, UNUSABLE_MODEL)
 
 
 def _pydantic_errors(error_list: list[dict]) -> list[dict]:
@@ -263,6 +256,7 @@ def create_app(settings: Settings | None = None, config: ApiConfig | None = None
         state["predictor"] = Predictor(quick, resources=current_resources(quick))
         state["tokens"] = TokenStore(quick)
         state["weak"] = WeakSubjectsCache(quick)
+        state["accounts"] = HubAccounts(dataclasses.replace(settings, lock_timeout_s=READ_WAIT_S))  # once a minute
         state["limiter"] = SharedRateLimiter(rate_limit_dir(settings), config.rate_limit, config.rate_window_s)
         state["auth_throttle"] = FailedAuthThrottle(config.auth_failures, config.auth_window_s)
         state["spool"] = PredictionSpool(settings, source="api").start()
@@ -276,32 +270,42 @@ def create_app(settings: Settings | None = None, config: ApiConfig | None = None
 
     app.add_middleware(RequestLimits, max_body_bytes=config.max_body_bytes)
 
-    error_responses = {status: {"model": ErrorResponse} for status in (400, 401, 408, 413, 429, 431, 503)}
+    error_statuses = (400, 401, 408, 413, 429, 431, 503)
+    error_responses = {status: {"model": ErrorResponse} for status in error_statuses}
 
-    async def authenticate(request: Request) -> str | JSONResponse:
-        """The caller's student id, or the answer that refuses it (sent before the body is read)."""
+    async def authenticate(request: Request) -> Caller | JSONResponse:
+        """Who is calling, or the answer that refuses it (sent before the body is read)."""
         address = request.client.host if request.client else "unknown"
         throttle: FailedAuthThrottle = state["auth_throttle"]
         header = request.headers.get("authorization", "")
         token = header[7:].strip() if header.lower().startswith("bearer ") else ""
+        hub_user = unquote(request.headers.get(HUB_USER_HEADER, "")).strip()  # quoted: names may be non-ASCII
         try:  # a missing sidecar is rewritten from the warehouse, which may be held: off the loop
-            student_id = await run_in_threadpool(state["tokens"].student_for, token) if token else None
+            if token and is_service_token(token, config.service_token):
+                if not hub_user or len(hub_user) > MAX_HUB_USER_LENGTH:
+                    return error_response(400, f"the student app must name the signed-in hub user in "
+                                               f"{HUB_USER_HEADER}")
+                caller: Caller | None = await run_in_threadpool(state["accounts"].caller, hub_user)
+            else:
+                student_id = await run_in_threadpool(state["tokens"].student_for, token) if token else None
+                caller = Caller(student_id=student_id, rate_key=token) if student_id else None
         except WarehouseLocked:
-            return _error(503, "tokens are being updated; retry in a moment", headers=_retry_after(BUSY_RETRY_S),
-                          close=True)
-        if student_id is None:  # a valid token always passes: students behind one school address are not locked out
+            return error_response(503, "tokens are being updated; retry in a moment",
+                                  headers=retry_after_header(BUSY_RETRY_S), close=True)
+        if caller is None:  # a valid token always passes: students behind one school address are not locked out
             wait = throttle.retry_after(address)
             if wait is not None:
-                return _error(429, f"too many failed sign-ins from this address: at most {config.auth_failures} "
-                                   f"per {config.auth_window_s:g} s", headers=_retry_after(wait), close=True)
+                return error_response(429, f"too many failed sign-ins from this address: at most "
+                                           f"{config.auth_failures} per {config.auth_window_s:g} s",
+                                      headers=retry_after_header(wait), close=True)
             throttle.record_failure(address)
-            return _error(401, "a valid API token is required: send 'Authorization: Bearer <token>' "
-                               "(tokens come from `studyrec tokens create`)", close=True)
-        wait = state["limiter"].retry_after(token)
+            return error_response(401, "a valid API token is required: send 'Authorization: Bearer <token>' "
+                                       "(tokens come from `studyrec tokens create`)", close=True)
+        wait = state["limiter"].retry_after(caller.rate_key)
         if wait is not None:
-            return _error(429, f"rate limit: at most {config.rate_limit} requests per {config.rate_window_s:g} s",
-                          headers=_retry_after(wait), close=True)
-        return student_id
+            return error_response(429, f"rate limit: at most {config.rate_limit} requests per "
+                                       f"{config.rate_window_s:g} s", headers=retry_after_header(wait), close=True)
+        return caller
 
     @app.post("/api/predict/", response_model=PredictResponse, responses=error_responses,
               openapi_extra={"requestBody": {"required": True, "content": {
@@ -309,33 +313,38 @@ def create_app(settings: Settings | None = None, config: ApiConfig | None = None
                   "security": [{"bearer": []}]})
     async def predict(request: Request):
         started = time.perf_counter()
-        student_id = await authenticate(request)
-        if isinstance(student_id, JSONResponse):
-            return student_id
+        caller = await authenticate(request)
+        if isinstance(caller, JSONResponse):
+            return caller
+        student_id = caller.student_id
         try:
             payload = _parse_json(await _read_body(request, config.max_body_bytes, config.body_timeout_s))
         except BodyRefused as refused:
-            return _error(refused.status, refused.detail, close=True)
+            return error_response(refused.status, refused.detail, close=True)
         except ValueError as error:
-            return _error(400, str(error))
+            return error_response(400, str(error))
         if not isinstance(payload, dict):
-            return _error(400, "the body must be a JSON object with the seven feature fields")
+            return error_response(400, "the body must be a JSON object with the seven feature fields")
         try:
             PredictRequest.model_validate(payload)
         except ValueError as error:
-            return _error(400, "invalid fields", _pydantic_errors(error.errors()))
+            return error_response(400, "invalid fields", _pydantic_errors(error.errors()))
         # A read of the warehouse (which may wait on its lock) goes to the thread pool: the loop keeps serving.
-        weak, warning = state["weak"].cached(student_id) or await run_in_threadpool(state["weak"].get, student_id)
+        weak, warning = None, None
+        if student_id is not None:
+            weak, warning = (state["weak"].cached(student_id)
+                             or await run_in_threadpool(state["weak"].get, student_id))
         try:  # in the pool too: a new activation loads the models, a missing sidecar reads the warehouse
             result = await run_in_threadpool(state["predictor"].predict, payload, weak_subjects=weak)
         except InvalidInput as error:  # the schema's own rules, beyond what the request model checks
-            return _error(400, "invalid fields", [{"field": e.field, "rule": e.rule} for e in error.errors])
+            return error_response(400, "invalid fields", [{"field": e.field, "rule": e.rule} for e in error.errors])
         except StudyRecError as error:
             return _model_error(error)
         if warning:
             result["warnings"].append(warning)
         response_ms = round((time.perf_counter() - started) * 1000, 3)
-        record = new_record("api", student_id, payload, result, response_ms)
+        # logged as the student app's when the app asked for a signed-in student, as the API's otherwise
+        record = new_record("app" if caller.hub_user else "api", student_id, payload, result, response_ms)
         state["spool"].append(record)
         # A JSONResponse skips re-validating our own result against the response model (documented only).
         return JSONResponse({**result, "request_id": record["request_id"], "response_ms": response_ms})
@@ -358,6 +367,9 @@ def create_app(settings: Settings | None = None, config: ApiConfig | None = None
         return {"model_versions": models.versions, "subjects": sorted(models.subjects),
                 "interval": {"level": models.interval_level, "half_width": models.interval_half_width},
                 "fast_path": models.fast is not None}
+
+    app.include_router(student_routes(authenticate, settings, {  # + not yours (403), no such token (404)
+        status: {"model": ErrorResponse} for status in (*error_statuses, 403, 404)}))
 
     original_openapi = app.openapi
 

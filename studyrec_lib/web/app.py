@@ -5,36 +5,30 @@ Each field shows its range and explains out-of-range input next to itself. The r
 plotting library in the click-to-result path. Weak subjects come only from the identity the server gives
 (JupyterHub's user, or a token configured for the app), never from anything typed into the page.
 When anything fails, the page shows a plain message; the details (exception, paths) go to the server log.
+The answers come from a backend (:mod:`studyrec_lib.web.app_backend`): the API behind the hub, so a kernel
+imports no pandas, DuckDB or scikit-learn, or the kernel's own models for ``make app`` and JupyterLab.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
-import time
 from collections.abc import Callable, Mapping
 from html import escape
 
 import ipywidgets as widgets
 
-from studyrec_lib.core.config import Settings, load_settings
+from studyrec_lib.core.config import load_settings
+from studyrec_lib.core.errors import NoActiveModel
 from studyrec_lib.core.files import apply_umask
 from studyrec_lib.core.schema import FIELDS_BY_NAME
 from studyrec_lib.serving.inputs import NUMERIC_INPUTS, check_features
-from studyrec_lib.serving.models import NoActiveModel
-from studyrec_lib.serving.predictor import Predictor
-from studyrec_lib.serving.spool import PredictionSpool, new_record
-from studyrec_lib.serving.student_history import WeakSubjectsCache, student_courses
-from studyrec_lib.serving.study_plan import current_resources
-from studyrec_lib.web.accounts import student_of
+from studyrec_lib.web.api_client import ApiBackend, TooManyRequests, api_configured
+from studyrec_lib.web.app_backend import AppBackend
 from studyrec_lib.web.result_html import field_error_html, no_model_html, render_errors_note, render_result
 from studyrec_lib.web.server_log import log_to_server
 from studyrec_lib.web.token_panel import TokenPanel
-from studyrec_lib.web.tokens import TokenStore
 
-ENV_HUB_USER = "JUPYTERHUB_USER"
-ENV_APP_TOKEN = "STUDYREC_APP_TOKEN"
 NUMBER_FIELDS = NUMERIC_INPUTS  # the form's number fields, in the schema's order
 # A typical student's marks, so the first Predict shows something sensible before any edit.
 STARTING_VALUES = {"semester": 1.0, "assignment_marks": 3.0, "quiz_marks": 6.0, "attendance_percentage": 80.0,
@@ -45,48 +39,19 @@ FIELD_WIDTH = "150px"
 PROBLEM_HTML = ('<div class="studyrec-message studyrec-problem"><h3>No prediction right now</h3>'
                 "<p>Something went wrong on the server. Please try again in a few minutes; if it keeps "
                 "happening, tell your teacher.</p></div>")
+COURSES_UNAVAILABLE = "Your courses cannot be shown just now: type your marks, or reload the page in a minute"
+TOO_MANY_HTML = ('<div class="studyrec-message"><h3>Please wait a moment</h3><p>You asked for many predictions '
+                 "in the last minute. Wait a little, then press Predict again.</p></div>")
 
 log = logging.getLogger(__name__)
-
-
-def app_identity(settings: Settings, environ: Mapping[str, str] | None = None,
-                 student: str | None = None) -> tuple[str | None, str | None]:
-    """The student this app speaks for (or None), and a note for the page when a configured token is bad.
-
-    ``student`` is what the hub service's server wrote into the notebook (``web.hub_identity``); then the
-    hub's user of a single-user server, then a token configured for a one-student local run.
-    """
-    if student:
-        linked = student_of(student, settings)
-        if linked is None:
-            return None, (f"Your account {student} is not linked to a student record yet, so no marks or weak "
-                          "subjects of yours are shown. Ask your teacher to link it.")
-        return linked, None
-    environ = os.environ if environ is None else environ
-    if environ.get(ENV_HUB_USER):
-        return environ[ENV_HUB_USER], None
-    token = environ.get(ENV_APP_TOKEN, "").strip()
-    if not token:
-        return None, None
-    student_id = TokenStore(settings).student_for(token)
-    if student_id is None:
-        return None, (f"The app's token ({ENV_APP_TOKEN}) is not valid or was revoked, so your weak subjects "
-                      "are not shown. Ask for a new one (`studyrec tokens create`).")
-    return student_id, None
 
 
 class StudentApp:
     """One student's page: build it with :func:`build_app`; ``predict()`` is what the button runs."""
 
-    def __init__(self, settings: Settings | None = None, environ: Mapping[str, str] | None = None,
-                 student: str | None = None):
-        self.settings = settings or load_settings()
-        quick = dataclasses.replace(self.settings, lock_timeout_s=0.2)  # never keep a student waiting
-        self.student_id, identity_note = app_identity(self.settings, environ, student)
-        self.predictor = Predictor(self.settings, resources=current_resources(quick))
-        # One student clicks at a time: a 0.2 s try per click is cheap, and fresher than a back-off.
-        self.weak_cache = WeakSubjectsCache(quick, busy_backoff_s=0)
-        self.spool: PredictionSpool | None = None
+    def __init__(self, backend: AppBackend):
+        self.backend = backend
+        self.student_id, identity_note = backend.student_id, backend.note
         self.fields: dict[str, widgets.ValueWidget] = {}
         self.field_errors: dict[str, widgets.HTML] = {}
         self.button = widgets.Button(description="Predict", button_style="primary")
@@ -104,7 +69,7 @@ class StudentApp:
     def refresh(self) -> None:
         """Show the form when a model is active, else the message that says how to train one."""
         try:
-            models = self.predictor.models()
+            subjects = self.backend.subjects()
         except NoActiveModel:
             self._show_message(no_model_html("No trained model is active yet."))
             return
@@ -112,7 +77,7 @@ class StudentApp:
             log.exception("student app: the active models cannot be used")
             self._show_message(PROBLEM_HTML)
             return
-        self._build_form(sorted(models.subjects))
+        self._build_form(subjects)
 
     def _guarded(self, action: Callable[[], object]) -> Callable[..., None]:
         """A widget callback that shows the plain message on any error: an uncaught one would reach the
@@ -151,16 +116,19 @@ class StudentApp:
         title = widgets.HTML(f"<h2>Your predicted grade</h2>{signed_in}"
                              "<p>Enter your marks so far and press Predict.</p>")
         if self.student_id and self.tokens is None:
-            self.tokens = TokenPanel(self.settings, self.student_id, self._guarded)
+            self.tokens = TokenPanel(self.backend, self._guarded)
         self.widget.children = [title, self.note, *rows, self.button, self.result,
                                 *([self.tokens.widget] if self.tokens else [])]
-        if self.spool is None:
-            self.spool = PredictionSpool(self.settings, source="app").start()
 
     def _courses_row(self, subjects: list[str]) -> widgets.HBox:
         """The student's own courses; picking one fills the form with the marks already recorded."""
-        self.courses = student_courses(self.student_id, self.settings)
-        options = [("Choose one of your courses", None)] + [
+        try:
+            self.courses = self.backend.courses()
+            prompt = "Choose one of your courses"
+        except Exception:  # the form still works: the student types the marks
+            log.exception("student app: the courses of %s could not be read", self.student_id)
+            self.courses, prompt = [], COURSES_UNAVAILABLE
+        options = [(prompt, None)] + [
             (f"Semester {c['semester']}: {c['subject']}" + (" (open)" if c["final_marks"] is None else ""), i)
             for i, c in enumerate(self.courses)]
         picker = widgets.Dropdown(options=options, value=None, layout=widgets.Layout(width="auto"))
@@ -209,29 +177,33 @@ class StudentApp:
         if self.show_field_errors():
             self.result.value = render_errors_note()
             return None
-        started = time.perf_counter()
         payload, _ = check_features(self.payload())  # the numbers the text fields hold, as the log keeps them
         try:
-            weak, weak_warning = self.weak_cache.get(self.student_id) if self.student_id else (None, None)
-            result = self.predictor.predict(payload, weak_subjects=weak)
+            result = self.backend.predict(payload)
         except NoActiveModel:
             self.result.value = no_model_html("No trained model is active yet.")
+            return None
+        except TooManyRequests:
+            self.result.value = TOO_MANY_HTML
             return None
         except Exception:
             log.exception("student app: no prediction for student %s", self.student_id)
             self.result.value = PROBLEM_HTML
             return None
-        if weak_warning:
-            result["warnings"].append(weak_warning)
-        response_ms = round((time.perf_counter() - started) * 1000, 3)
-        if self.spool is not None:
-            self.spool.append(new_record("app", self.student_id, payload, result, response_ms))
         self.result.value = render_result(result)
         return result
 
     def close(self) -> None:
-        if self.spool is not None:
-            self.spool.close()
+        self.backend.close()
+
+
+def open_backend(warehouse: str | None, environ: Mapping[str, str], student: str | None) -> AppBackend:
+    """The API when the hub gave this kernel one and a signed-in student, else this kernel's own models."""
+    if student and api_configured(environ):
+        return ApiBackend(environ, student)
+    from studyrec_lib.web.local_backend import LocalBackend  # here: a kernel that asks the API never loads it
+
+    return LocalBackend(load_settings(warehouse=warehouse), environ, student)
 
 
 def build_app(warehouse: str | None = None, environ: Mapping[str, str] | None = None,
@@ -243,8 +215,8 @@ def build_app(warehouse: str | None = None, environ: Mapping[str, str] | None = 
 
     Args:
         warehouse: the DuckDB file to use; None reads ``STUDYREC_WAREHOUSE`` (or the default).
-        environ: where the student's identity is read (``JUPYTERHUB_USER``, ``STUDYREC_APP_TOKEN``);
-            None reads the process environment.
+        environ: where the student's identity and the API are read (``JUPYTERHUB_USER``,
+            ``STUDYREC_APP_TOKEN``, ``STUDYREC_API_URL``); None reads the process environment.
         student: the signed-in student, written into the notebook by the hub service's server (never taken
             from the page); None: the identity comes from ``environ``.
 
@@ -255,7 +227,9 @@ def build_app(warehouse: str | None = None, environ: Mapping[str, str] | None = 
     log_to_server()
     try:
         apply_umask()
-        app = StudentApp(load_settings(warehouse=warehouse), environ, student)
+        app = StudentApp(open_backend(warehouse, os.environ if environ is None else environ, student))
+    except TooManyRequests:  # e.g. many reloads in a minute: the rate limit counts the page's own requests
+        return widgets.HTML(TOO_MANY_HTML)
     except Exception:
         log.exception("student app: cannot start")
         return widgets.HTML(PROBLEM_HTML)

@@ -1,6 +1,6 @@
-"""Per-token rate limiting shared by every worker process of the API.
+"""Per-caller rate limiting shared by every worker process of the API: per token, or per hub user for the app.
 
-Each token (by hash) has a small file beside the warehouse, read and written under the file's lock, so
+Each caller's key (by hash) has a small file beside the warehouse, read and written under the file's lock, so
 ``studyrec serve --workers N`` allows ``limit`` requests per window in all, whichever worker answers.
 For limits up to :data:`EXACT_LIMIT` (the default is 30 per 60 s) the file is an exact sliding log: the
 times of the last ``limit`` requests. Above that, where a log would cost more than the request, it holds

@@ -26,6 +26,8 @@ from studyrec_lib.core.files import beside_warehouse, file_stamp, write_private_
 TOKEN_BYTES = 32
 TOKEN_PREFIX = "sr_"  # so no token starts with "-", which a command line (`--token T`) reads as an option
 
+APP_TOKEN_NAME = "made in the student app"  # the name of a token a student made themselves
+
 
 class TokenError(StudyRecError):
     pass
@@ -100,6 +102,15 @@ def list_tokens(settings: Settings | None = None, student_id: str | None = None)
         f"SELECT token_id, student_id, name, created_at, expires_at, revoked_at FROM api_tokens {where} "
         "ORDER BY token_id", params, settings=settings,
     )
+
+
+def live_tokens(student_id: str, settings: Settings | None = None) -> list[dict]:
+    """A student's tokens that still work, as the app and the API show them: id, made, ends (dates, or None)."""
+    tokens = list_tokens(settings, student_id=student_id)
+    live = tokens["revoked_at"].isna() & (tokens["expires_at"].isna() | (tokens["expires_at"] > utc_now()))
+    return [{"token_id": int(token.token_id), "created": f"{token.created_at:%Y-%m-%d}",
+             "ends": None if pd.isna(token.expires_at) else f"{token.expires_at:%Y-%m-%d}"}
+            for token in tokens[live].itertuples()]
 
 
 class TokenStore:

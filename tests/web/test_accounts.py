@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from studyrec_lib.web.accounts import AccountError, link_account, list_accounts, student_of, unlink_account
-from studyrec_lib.web.app import app_identity
+from studyrec_lib.web.local_backend import app_identity
 
 
 def test_a_linked_hub_account_is_its_student_whatever_the_case_of_its_name(settings):

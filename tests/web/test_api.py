@@ -13,7 +13,6 @@ import sys
 import textwrap
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -33,31 +32,12 @@ from studyrec_lib.core.schema import (
 from studyrec_lib.serving.inputs import check_features
 from studyrec_lib.serving.spool import spool_dir
 from studyrec_lib.web import tokens
+from studyrec_lib.web.app import StudentApp
+from studyrec_lib.web.local_backend import LocalBackend
+from tests.web.api_server import serve
 
 GOOD = {"semester": 3, "subject": "Mathematics", "assignment_marks": 3.5, "quiz_marks": 6,
         "attendance_percentage": 85, "midterm_marks": 18.5, "previous_cgpa": 2.9}
-
-
-@contextmanager
-def serve(settings, rate_limit: int, port: int, workers: int | None = None, **env_vars: str) -> Iterator[str]:
-    env = {**os.environ, "STUDYREC_WAREHOUSE": str(settings.warehouse), "STUDYREC_RUNS": str(settings.runs_dir),
-           "STUDYREC_RATE_LIMIT": str(rate_limit), "STUDYREC_RATE_WINDOW_S": "60", **env_vars}
-    command = [sys.executable, "-m", "studyrec_lib.cli", "serve", "--port", str(port)]
-    server = subprocess.Popen(command + (["--workers", str(workers)] if workers else []), env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                if httpx.get(f"{url}/api/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.25)
-        else:
-            raise AssertionError("the server did not start")
-        yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")
@@ -519,22 +499,20 @@ def test_fuzzing_the_openapi_document_finds_no_server_error(trained_settings, tm
 
 def test_a_students_own_token_from_the_app_works_until_revoked_or_expired(api, trained_settings):
     """Made in the app (shown once), accepted by the API, refused once revoked there; an ended token is refused."""
-    from studyrec_lib.web.app import StudentApp
-
-    app = StudentApp(trained_settings, environ={"JUPYTERHUB_USER": "S00004"})
+    app = StudentApp(LocalBackend(trained_settings, {"JUPYTERHUB_USER": "S00004"}))
     try:
         token = app.tokens.create()
         assert token in app.tokens.shown.value
         assert _post(api, token, GOOD).status_code == 200
-        token_id = int(app.tokens.active()["token_id"].iloc[-1])
+        token_id = app.backend.tokens()[-1]["token_id"]
         app.tokens.revoke(token_id)
         assert _post(api, token, GOOD).status_code == 401
-        assert token_id not in app.tokens.active()["token_id"].tolist()
+        assert token_id not in [token["token_id"] for token in app.backend.tokens()]
     finally:
         app.close()
     _, ended = tokens.create_token("S00004", "ended", trained_settings, expires_in_days=-1 / 24)
     assert _post(api, ended, GOOD).status_code == 401
-    anonymous = StudentApp(trained_settings, environ={})
+    anonymous = StudentApp(LocalBackend(trained_settings, {}))
     try:
         assert anonymous.tokens is None  # nobody to make a token for
     finally:

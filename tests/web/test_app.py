@@ -16,7 +16,8 @@ from studyrec_lib.core.config import PROJECT_ROOT, load_settings
 from studyrec_lib.serving.predictor import Predictor
 from studyrec_lib.serving.student_history import weak_subjects
 from studyrec_lib.web import app as app_module
-from studyrec_lib.web.app import ENV_APP_TOKEN, ENV_HUB_USER, StudentApp, app_identity, build_app
+from studyrec_lib.web.app import StudentApp, build_app
+from studyrec_lib.web.local_backend import ENV_APP_TOKEN, ENV_HUB_USER, LocalBackend, app_identity
 from studyrec_lib.web.tokens import create_token, revoke_token
 
 APP_NOTEBOOK = PROJECT_ROOT / "apps" / "predict_widget.ipynb"
@@ -26,7 +27,7 @@ PAYLOAD = {"subject": None, "semester": 4.0, "assignment_marks": 2.0, "quiz_mark
 
 @pytest.fixture
 def app(trained_settings):
-    student_app = StudentApp(trained_settings, environ={})
+    student_app = StudentApp(LocalBackend(trained_settings, {}))
     yield student_app
     student_app.close()
 
@@ -84,7 +85,7 @@ def test_letters_or_a_cleared_field_are_explained_not_reverted(app, typed, rule)
 
 def test_no_model_says_how_to_train_one_and_check_again_shows_the_form(tmp_path, request):
     settings = load_settings(warehouse=tmp_path / "own" / "warehouse.duckdb", runs_dir=tmp_path / "own" / "runs")
-    student_app = StudentApp(settings, environ={})
+    student_app = StudentApp(LocalBackend(settings, {}))
     message, again = student_app.widget.children
     assert "No prediction available yet" in message.value and "make run" in message.value
     assert not student_app.fields
@@ -98,7 +99,7 @@ def test_no_model_says_how_to_train_one_and_check_again_shows_the_form(tmp_path,
 
 
 def test_weak_subjects_come_from_the_server_identity_only(trained_settings, student_with_weak_subjects):
-    student_app = StudentApp(trained_settings, environ={ENV_HUB_USER: student_with_weak_subjects})
+    student_app = StudentApp(LocalBackend(trained_settings, {ENV_HUB_USER: student_with_weak_subjects}))
     try:
         result = student_app.predict()
     finally:
@@ -120,7 +121,7 @@ def test_app_token_identifies_the_student_and_a_revoked_one_is_explained(trained
 
 
 def test_predictions_are_logged_like_the_api(trained_settings):
-    student_app = StudentApp(trained_settings, environ={ENV_HUB_USER: "S00003"})
+    student_app = StudentApp(LocalBackend(trained_settings, {ENV_HUB_USER: "S00003"}))
     _fill(student_app, {**PAYLOAD, "subject": student_app.fields["subject"].options[0], "previous_cgpa": 3.41})
     result = student_app.predict()
     student_app.close()  # flushes the spool into prediction_log
@@ -137,7 +138,7 @@ def test_predictions_are_logged_like_the_api(trained_settings):
 def test_build_app_returns_the_widget_with_its_app(trained_settings):
     widget = build_app(warehouse=str(trained_settings.warehouse), environ={})
     try:
-        assert widget.app.settings.warehouse == trained_settings.warehouse
+        assert widget.app.backend.settings.warehouse == trained_settings.warehouse
         assert widget.app.predict()["model_versions"]
     finally:
         widget.app.close()
@@ -176,7 +177,7 @@ def _tamper(settings) -> str:
 def test_a_tampered_model_shows_students_a_plain_message_and_logs_the_details(copy_of_trained, caplog):
     path = _tamper(copy_of_trained)
     with caplog.at_level(logging.ERROR, logger="studyrec_lib.web.app"):
-        student_app = StudentApp(copy_of_trained, environ={})
+        student_app = StudentApp(LocalBackend(copy_of_trained, {}))
     message, again = student_app.widget.children
     _no_detail_in(message.value, copy_of_trained)
     assert "studyrec-check-again" in again._dom_classes
@@ -184,7 +185,7 @@ def test_a_tampered_model_shows_students_a_plain_message_and_logs_the_details(co
 
 
 def test_a_model_tampered_while_the_page_is_open_shows_a_plain_message(copy_of_trained, caplog):
-    student_app = StudentApp(copy_of_trained, environ={})
+    student_app = StudentApp(LocalBackend(copy_of_trained, {}))
     try:
         assert student_app.predict()["predicted_grade"]
         path = _tamper(copy_of_trained)
@@ -229,7 +230,7 @@ def test_a_signed_in_student_picks_a_recorded_course_and_the_form_holds_its_mark
     from studyrec_lib.web.app import NUMBER_FIELDS
 
     student = student_with_weak_subjects
-    app = StudentApp(trained_settings, environ={"JUPYTERHUB_USER": student})
+    app = StudentApp(LocalBackend(trained_settings, {"JUPYTERHUB_USER": student}))
     try:
         courses = student_courses(student, trained_settings)
         assert courses and courses == app.courses
@@ -249,7 +250,7 @@ def test_a_signed_in_student_picks_a_recorded_course_and_the_form_holds_its_mark
         assert app.predict() is not None
     finally:
         app.close()
-    anonymous = StudentApp(trained_settings, environ={})
+    anonymous = StudentApp(LocalBackend(trained_settings, {}))
     try:
         assert anonymous.courses == []  # nobody's courses without a signed-in student
     finally:

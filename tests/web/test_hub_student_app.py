@@ -7,13 +7,18 @@ in like a student does. The warehouse is the session's trained one.
 
 from __future__ import annotations
 
+import json
+import re
 import time
+import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import httpx
 import psutil
 import pytest
 from playwright.sync_api import Browser, expect
+from websockets.sync.client import connect
 
 from studyrec_lib.core import warehouse
 from studyrec_lib.core.config import ENV_RUNS, ENV_WAREHOUSE, Settings
@@ -131,3 +136,32 @@ def test_an_account_linked_to_no_student_sees_no_ones_records(hub: Hub, browser:
         expect(page.locator(".studyrec-tokens")).to_have_count(0)  # no token for nobody
     finally:
         context.close()
+
+
+def test_a_signed_in_student_cannot_run_code_in_the_kernel(hub: Hub, students: tuple[str, str],
+                                                           tmp_path: Path) -> None:
+    """The kernels hold the API's service token: Voila must keep refusing execute_request (only widget messages)."""
+    client, _ = hub.login(students[0])
+    page = client.get(APP, follow_redirects=True)
+    kernel_id = re.search(r'"kernelId": "([0-9a-f-]+)"', page.text)
+    assert page.status_code == 200 and kernel_id, page.text[-500:]
+    marker = tmp_path / "ran"
+    cookie = "; ".join(f"{c.name}={c.value}" for c in client.cookies.jar if APP.startswith(c.path.rstrip("/") + "/"))
+    url = f"{hub.url.replace('http', 'ws', 1)}{APP}api/kernels/{kernel_id[1]}/channels"
+    message = {"header": {"msg_id": uuid.uuid4().hex, "msg_type": "execute_request", "username": students[0],
+                          "session": uuid.uuid4().hex, "date": "", "version": "5.3"},
+               "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
+               "content": {"code": f"open({str(marker)!r}, 'w').write('x')", "silent": False,
+                           "store_history": False, "user_expressions": {}, "allow_stdin": False,
+                           "stop_on_error": True}}
+    with connect(url, additional_headers={"Cookie": cookie}, open_timeout=20) as socket:
+        socket.send(json.dumps(message))
+        replies = []
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                replies.append(json.loads(socket.recv(timeout=max(0.1, deadline - time.monotonic()))))
+            except TimeoutError:
+                break
+    assert not marker.exists()
+    assert not [r for r in replies if r.get("msg_type") in ("execute_reply", "execute_input")]

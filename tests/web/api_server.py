@@ -1,0 +1,34 @@
+"""The API as a real server on loopback, for the tests that call it over HTTP."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+
+
+@contextmanager
+def serve(settings, rate_limit: int, port: int, workers: int | None = None, **env_vars: str) -> Iterator[str]:
+    env = {**os.environ, "STUDYREC_WAREHOUSE": str(settings.warehouse), "STUDYREC_RUNS": str(settings.runs_dir),
+           "STUDYREC_RATE_LIMIT": str(rate_limit), "STUDYREC_RATE_WINDOW_S": "60", **env_vars}
+    command = [sys.executable, "-m", "studyrec_lib.cli", "serve", "--port", str(port)]
+    server = subprocess.Popen(command + (["--workers", str(workers)] if workers else []), env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                if httpx.get(f"{url}/api/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.25)
+        else:
+            raise AssertionError("the server did not start")
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
