@@ -49,6 +49,7 @@ bench: $(STAMP) browser
 	$(PY) benchmarks/bench_prediction_log.py
 	$(PY) benchmarks/bench_app.py
 	$(PY) benchmarks/bench_hub.py
+	$(PY) benchmarks/bench_console.py
 	$(PY) benchmarks/bench_monitor.py
 	$(PY) benchmarks/real_uci.py --data ../shared/data/real/uci-student-por.csv --repeats 2
 

@@ -5,7 +5,8 @@ Started by ``make hub`` (``jupyterhub -f deploy/jupyterhub_config.py``) from the
 ports picked at each start. The roles come from three hub groups that hub admins fill (/hub/admin):
 
 - ``analysts``: JupyterLab on the project, a normal single-user server (as ``make lab``);
-- ``teachers``: the run reports, read-only (the ``reports`` service, ``studyrec_lib.web.reports_service``);
+- ``teachers``: the teacher console (the ``teacher-console`` service: ``apps/teacher_console.ipynb`` under Voila)
+  and the run reports, read-only (the ``reports`` service, ``studyrec_lib.web.reports_service``);
 - ``students``: the student app (the ``student-app`` service) and nothing else: no single-user server at all.
 
 The student app's kernels hold only widgets: they ask the ``studyrec-api`` service (the JSON API on a loopback
@@ -35,6 +36,8 @@ from tornado import web
 from studyrec_lib.core.config import ENV_RUNS, ENV_WAREHOUSE, PROJECT_ROOT, configured_umask, load_settings
 from studyrec_lib.web.api_config import ENV_API_URL, ENV_SERVICE_TOKEN
 from studyrec_lib.web.app_server import AppServerOptions, voila_command
+
+CONSOLE_NOTEBOOK = PROJECT_ROOT / "apps" / "teacher_console.ipynb"
 
 c = get_config()  # noqa: F821 (defined by JupyterHub's config loader)
 
@@ -104,6 +107,7 @@ if not hasattr(NativeLoginHandler, "statsd"):
 # --- roles: three groups, what each may do, where each lands -----------------------------------------------
 ANALYSTS, TEACHERS, STUDENTS = "analysts", "teachers", "students"
 REPORTS, STUDENT_APP, CULLER, API = "reports", "student-app", "idle-culler", "studyrec-api"  # service names
+CONSOLE = "teacher-console"
 c.JupyterHub.load_groups = {ANALYSTS: {}, TEACHERS: {}, STUDENTS: {}}  # created if missing; members kept
 c.JupyterHub.load_roles = [
     # Every signed-in user. JupyterHub's default here is `self` (own servers, tokens, shares, access to own
@@ -115,9 +119,9 @@ c.JupyterHub.load_roles = [
     # tokens (tokens!user), read one's own user model and activity. No `shares`: an analyst cannot open a server
     # to anyone else.
     {"name": "analyst", "description": "JupyterLab on the project", "scopes": ["self"], "groups": [ANALYSTS]},
-    # Only the OAuth sign-in to the reports service; no server.
-    {"name": "teacher", "description": "The run reports (read-only)",
-     "scopes": [f"access:services!service={REPORTS}"], "groups": [TEACHERS]},
+    # Only the OAuth sign-in to the teacher console and the reports service; no server.
+    {"name": "teacher", "description": "The teacher console and the run reports (read-only)",
+     "scopes": [f"access:services!service={CONSOLE}", f"access:services!service={REPORTS}"], "groups": [TEACHERS]},
     # Only the OAuth sign-in to the student app service; no server, no terminal, no contents API, no reports.
     {"name": "student", "description": "The student app only",
      "scopes": [f"access:services!service={STUDENT_APP}"], "groups": [STUDENTS]},
@@ -125,7 +129,7 @@ c.JupyterHub.load_roles = [
     {"name": CULLER, "description": "Stop idle single-user servers",
      "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"], "services": [CULLER]},
 ]
-LANDING = ((ANALYSTS, ""), (TEACHERS, f"/services/{REPORTS}/"), (STUDENTS, f"/services/{STUDENT_APP}/"))
+LANDING = ((ANALYSTS, ""), (TEACHERS, f"/services/{CONSOLE}/"), (STUDENTS, f"/services/{STUDENT_APP}/"))
 
 
 def landing_url(handler: BaseHandler) -> str:
@@ -212,6 +216,20 @@ c.JupyterHub.services.append({
     "environment": {**STUDYREC_ENV, **SYSTEM_PATH,
                     "JUPYTER_RUNTIME_DIR": str(STATE / "student-app"),  # kernels' connection files: private
                     ENV_API_URL: f"http://127.0.0.1:{API_PORT}", ENV_SERVICE_TOKEN: SERVICE_TOKEN},
+    "oauth_no_confirm": True,
+    "display": False,
+})
+# The teacher console: one Voila server for every teacher, behind the hub's sign-in, like the student app; the
+# server writes the signed-in teacher (and whether they are a hub admin) into the notebook. Its kernels hold
+# the library (uploads, training, the at-risk list): few teachers, so at most 40 kernels, culled when idle.
+CONSOLE_PORT = random_port()
+CONSOLE_OPTIONS = AppServerOptions(host="127.0.0.1", port=CONSOLE_PORT, preheat=False, cull_idle_timeout_s=1800)
+c.JupyterHub.services.append({
+    "name": CONSOLE,
+    "url": f"http://127.0.0.1:{CONSOLE_PORT}",
+    "command": [*voila_command(CONSOLE_OPTIONS, notebook=CONSOLE_NOTEBOOK), f"--Voila.base_url=/services/{CONSOLE}/"],
+    "cwd": str(PROJECT_ROOT / "deploy" / "teacher_console"),  # its voila.py: the identity provider and the hook
+    "environment": {**STUDYREC_ENV, **SYSTEM_PATH, "JUPYTER_RUNTIME_DIR": str(STATE / "teacher-console")},
     "oauth_no_confirm": True,
     "display": False,
 })

@@ -35,8 +35,8 @@ def _print_frame(frame: pd.DataFrame, as_json: bool) -> None:
             print(frame.to_string(index=False))
 
 
-INGEST_KEYS = ("run_id", "dataset_id", "rows_total", "rows_loaded", "rows_rejected", "status", "ingest_status",
-               "report", "error")
+INGEST_KEYS = ("run_id", "dataset_id", "rows_total", "rows_loaded", "rows_rejected", "rows_superseding",
+               "ingest_warnings", "status", "ingest_status", "report", "error")
 TRAIN_KEYS = ("run_id", "status", "versions", "activated", "chosen", "cv_rmse", "cv_f1_weighted", "report", "error")
 
 
@@ -46,9 +46,20 @@ def _exit_code(summary: dict) -> int:
     return EXIT_REFUSED if summary.get("ingest_status") == "refused" else EXIT_ERROR
 
 
+def _os_user() -> str | None:
+    """Who runs the command, for ``--uploaded-by``'s default (None when the system cannot say)."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name in the environment and none for the uid
+        return None
+
+
 def _ingest_options(args: argparse.Namespace) -> dict:
     return {"name": args.name, "sheet": args.sheet, "column_map": args.column_map, "strict": args.strict,
-            "force": args.force}
+            "force": args.force, "refuse_supersede": args.no_replace,
+            "uploaded_by": args.uploaded_by if args.uploaded_by is not None else _os_user()}
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -164,6 +175,8 @@ def _report_run(summary: dict, as_json: bool, keys: tuple[str, ...]) -> None:
     print(f"run {summary['run_id']}: {summary['status']}")
     if summary.get("message"):
         print(summary["message"])
+    for warning in summary.get("ingest_warnings") or []:
+        print(f"warning: {warning}")
     for task, version in (summary.get("versions") or {}).items():
         state = "activated" if task in (summary.get("activated") or {}) else "registered, NOT activated"
         print(f"{task}: version {version} ({summary['chosen'][task]}) {state}")
@@ -173,9 +186,37 @@ def _report_run(summary: dict, as_json: bool, keys: tuple[str, ...]) -> None:
 
 
 def cmd_datasets(args: argparse.Namespace) -> int:
-    from studyrec_lib.ingest import list_datasets
+    from studyrec_lib.ingest import list_datasets, with_withdrawals
 
-    _print_frame(list_datasets(_settings(args)), args.json)
+    settings = _settings(args)
+    if args.action == "withdraw":
+        return _withdraw_dataset(args, settings)
+    _print_frame(with_withdrawals(list_datasets(settings), settings), args.json)
+    return EXIT_OK
+
+
+def _withdraw_dataset(args: argparse.Namespace, settings) -> int:
+    """``datasets withdraw ID --reason TEXT [--by NAME]``; exit 1 when the withdrawal is refused."""
+    from studyrec_lib.ingest import WithdrawalRefused, withdraw_dataset
+
+    if args.dataset_id is None:
+        print("error: give the dataset to withdraw: studyrec datasets withdraw ID --reason TEXT", file=sys.stderr)
+        return EXIT_ERROR
+    try:
+        # Where the system cannot name the user either, the library refuses: give --by.
+        done = withdraw_dataset(args.dataset_id, args.by or _os_user() or "", args.reason, settings)
+    except WithdrawalRefused as refusal:
+        print(f"error: {refusal}", file=sys.stderr)
+        return EXIT_REFUSED
+    if args.json:
+        _print_json(done)
+        return EXIT_OK
+    print(f"dataset {done['dataset_id']} ({done['source_file']}) withdrawn by {done['withdrawn_by']}: its "
+          f"{done['rows_loaded']} rows no longer count ({done['training_rows_removed']} were training rows); "
+          f"{done['training_rows_restored']} rows of earlier uploads are the latest again.")
+    for task, version in done["active_models_trained_on_it"].items():
+        print(f"the active {task} model (version {version}) learned from it: train again (`studyrec train`) "
+              "to leave it out.")
     return EXIT_OK
 
 
@@ -347,6 +388,12 @@ def build_parser() -> argparse.ArgumentParser:
     ingest_options.add_argument("--column-map", help='JSON file: {"Roll": "student_id", ...}')
     ingest_options.add_argument("--strict", action="store_true", help="refuse the whole file if any row is bad")
     ingest_options.add_argument("--force", action="store_true", help="load again even if loaded before")
+    ingest_options.add_argument("--no-replace", action="store_true",
+                                help="refuse the file (exit 1, nothing loaded) if any of its rows would replace a "
+                                     "row loaded before for the same student, semester and subject (by default "
+                                     "they replace them, with a warning)")
+    ingest_options.add_argument("--uploaded-by", metavar="NAME",
+                                help="who uploads, stored with the dataset (default: the OS user)")
     ingest_options.add_argument("--max-upload-mb", type=float, help="refuse files larger than this")
     folds = argparse.ArgumentParser(add_help=False)
     folds.add_argument("--folds", type=int, default=None,
@@ -442,7 +489,13 @@ def build_parser() -> argparse.ArgumentParser:
     security.add_argument("--strict", action="store_true", help="exit 1 when anything is found")
     security.set_defaults(handler=cmd_security)
 
-    sub.add_parser("datasets", parents=[common], help="list loaded datasets").set_defaults(handler=cmd_datasets)
+    datasets = sub.add_parser("datasets", parents=[common],
+                              help="list the uploaded datasets, or withdraw one (a mistaken upload)")
+    datasets.add_argument("action", nargs="?", choices=("list", "withdraw"), default="list")
+    datasets.add_argument("dataset_id", nargs="?", type=int, help="the dataset to withdraw")
+    datasets.add_argument("--reason", help="why it is withdrawn (recorded and shown in the uploads' history)")
+    datasets.add_argument("--by", help="who withdraws it (default: the operating system's user name)")
+    datasets.set_defaults(handler=cmd_datasets)
     sub.add_parser("runs", parents=[common], help="list runs").set_defaults(handler=cmd_runs)
     return parser
 

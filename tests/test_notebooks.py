@@ -30,7 +30,8 @@ def test_notebook_is_thin_parameterised_and_without_outputs(path):
     assert notebook.metadata["kernelspec"]["name"] == "python3"
 
 
-STAGES = ("core", "ingest", "modeling", "registry", "evaluation", "serving", "web", "monitoring", "runs", "demo")
+STAGES = ("core", "ingest", "modeling", "registry", "evaluation", "serving", "web", "monitoring", "runs", "demo",
+          "console")
 
 
 def _library_imports(path) -> list[tuple[str, str]]:

@@ -11,6 +11,7 @@ PROVENANCE = "provenance.json"
 PACKAGES = "packages.json"
 SUMMARY = "summary.json"
 INGEST_SUMMARY = "ingest.json"
+INGEST_REPORT = "01_ingest.html"  # the HTML of notebooks/01_ingest.ipynb: an upload's report
 REJECTED_ROWS = "rejected_rows.csv"
 TRAIN_SUMMARY = "train.json"
 MONITOR_SUMMARY = "monitor.json"

@@ -1,25 +1,46 @@
-"""Evaluation: the report tables and plots of 03_evaluate, the at-risk students, the model card."""
+"""Evaluation: the report tables and plots of 03_evaluate, the at-risk students, the model card.
 
-from studyrec_lib.evaluation.at_risk import export, find_at_risk
-from studyrec_lib.evaluation.model_card import write_model_card
-from studyrec_lib.evaluation.tables import (
-    brier_per_grade,
-    classification_metrics,
-    classification_report_frame,
-    cv_comparison,
-    errors_by,
-    fit_warnings_table,
-    imbalance_table,
-    interval_coverage,
-    permutation_importance_frame,
-    plot_confusion_matrix,
-    plot_cv_comparison,
-    plot_permutation_importance,
-    plot_reliability,
-    regression_metrics,
-)
+Every module loads scikit-learn, and the tables matplotlib and seaborn: each name is imported on first use
+(``core.lazy``), so a caller of the at-risk list (the teachers' console) pays for no plotting.
+"""
+
+from typing import TYPE_CHECKING
+
+from studyrec_lib.core.lazy import lazy_attributes
+
+if TYPE_CHECKING:  # imported on first use (core.lazy)
+    from studyrec_lib.evaluation.at_risk import (
+        MEDIA_TYPES,
+        TEACHER_HEADERS,
+        at_risk_download,
+        export,
+        find_at_risk,
+        teacher_table,
+    )
+    from studyrec_lib.evaluation.model_card import write_model_card
+    from studyrec_lib.evaluation.tables import (
+        brier_per_grade,
+        classification_metrics,
+        classification_report_frame,
+        cv_comparison,
+        errors_by,
+        fit_warnings_table,
+        imbalance_table,
+        interval_coverage,
+        permutation_importance_frame,
+        plot_confusion_matrix,
+        plot_cv_comparison,
+        plot_permutation_importance,
+        plot_reliability,
+        regression_metrics,
+    )
+
+__getattr__ = lazy_attributes(__name__)
 
 __all__ = [
+    "MEDIA_TYPES",
+    "TEACHER_HEADERS",
+    "at_risk_download",
     "brier_per_grade",
     "classification_metrics",
     "classification_report_frame",
@@ -36,5 +57,6 @@ __all__ = [
     "plot_permutation_importance",
     "plot_reliability",
     "regression_metrics",
+    "teacher_table",
     "write_model_card",
 ]

@@ -22,11 +22,13 @@ from studyrec_lib.core.errors import FileRefused
 from studyrec_lib.core.files import file_sha256
 from studyrec_lib.core.input_limits import MAX_REJECTED_ROWS_DETAIL, echo, echo_list
 from studyrec_lib.ingest.columns import load_column_map, match_columns
+from studyrec_lib.ingest.overlap import replaced_rows, reused_student_ids
 from studyrec_lib.ingest.reading import read_table
 from studyrec_lib.ingest.validate import ValidationResult, validate_rows
 
 MIN_ROWS_FOR_A_MODEL = 1000
 LOAD_CHUNK_ROWS = 100_000
+MAX_UPLOADER_CHARS = 100  # of the uploader's name as stored
 Progress = Callable[[str], None]
 
 
@@ -56,10 +58,18 @@ class IngestSummary:
     rows_rejected_undetailed: int = 0  # rejected rows past the detail cap: counted, their rules not kept
     rows_open: int = 0
     rows_blank: int = 0
+    header_row: int = 0  # the header's row in the file (rows above it were skipped)
+    title_rows: int = 0  # non-blank rows above the header (titles), skipped
+    rows_superseding: int = 0  # loaded rows that replace rows loaded before (same student, semester, subject)
+    superseded_datasets: list[dict] = field(default_factory=list)  # {dataset_id, source_file, rows} of each
+    reused_student_ids: int = 0  # ids whose earlier rows disagree with this file's (overlap.REUSED_ID_RULE)
+    reused_student_ids_first: list[str] = field(default_factory=list)  # the first few of them, echoed
     grade_mismatches: int = 0
     ignored_columns: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     strict: bool = False
+    refuse_supersede: bool = False
+    uploaded_by: str | None = None
     run_id: str | None = None
     seconds: float = 0.0
 
@@ -82,6 +92,8 @@ def ingest_file(
     strict: bool = False,
     force: bool = False,
     settings: Settings | None = None,
+    refuse_supersede: bool = False,
+    uploaded_by: str | None = None,
     run_id: str | None = None,
     run_dir: str | Path | None = None,
     progress: Progress | None = print_progress,
@@ -96,6 +108,9 @@ def ingest_file(
         strict: refuse the whole file when any row breaks a rule.
         force: load a file again even when its sha256 was loaded before.
         settings: where the warehouse is and how large an upload may be.
+        refuse_supersede: refuse the file when any of its rows would replace a row loaded before (same student,
+            semester and subject); by default they replace them, and the summary says how many and whose.
+        uploaded_by: who uploads (a hub or OS user name), stored with the dataset.
         run_id: the run that ingests (recorded with the dataset).
         run_dir: where ``ingest.json`` and ``rejected_rows.csv`` go (none written when None).
         progress: called with a line of text at each step; None for silence.
@@ -109,13 +124,14 @@ def ingest_file(
     progress = progress or (lambda _message: None)
     path = Path(path)
     summary = IngestSummary(source_file=str(path), name=name or path.stem, status="refused", message="",
-                            strict=strict, run_id=run_id)
+                            strict=strict, refuse_supersede=refuse_supersede, uploaded_by=_uploader(uploaded_by),
+                            run_id=run_id)
     result = IngestResult(summary)
     try:
         _read_and_validate(path, sheet, column_map, settings, result, progress)
         _decide(result, strict)
         if summary.status != "refused":
-            _load(result, force, settings, progress)
+            _load(result, force, refuse_supersede, settings, progress)
     except FileRefused as refusal:
         summary.status, summary.message = "refused", str(refusal)
     summary.seconds = round(time.perf_counter() - started, 3)
@@ -134,12 +150,13 @@ def _read_and_validate(
         summary.size_bytes = path.stat().st_size
         summary.sha256 = file_sha256(path)
     progress(f"reading {path} ...")
-    table = read_table(path, sheet=sheet, max_bytes=int(settings.max_upload_mb * 2**20))
+    mapping = load_column_map(column_map) if isinstance(column_map, str | Path) else column_map
+    table = read_table(path, sheet=sheet, max_bytes=int(settings.max_upload_mb * 2**20), column_map=mapping)
     summary.file_format, summary.sheet = table.file_format, table.sheet
     summary.encoding, summary.delimiter = table.encoding, table.delimiter
     summary.rows_blank = table.blank_rows
-    mapping = load_column_map(column_map) if isinstance(column_map, str | Path) else column_map
-    match = match_columns(str(path), table.headers, mapping)
+    summary.header_row, summary.title_rows = table.header_row, table.title_rows
+    match = match_columns(str(path), table.headers, mapping, rows_searched=table.header_searched)
     summary.ignored_columns = match.ignored
     progress(f"validating {len(table.frame) + len(table.malformed):,} rows ...")
     validation = validate_rows(table, match)
@@ -154,6 +171,22 @@ def _count(summary: IngestSummary, validation: ValidationResult) -> None:
     summary.rows_rejected_undetailed = validation.rows_rejected_without_detail
     summary.rows_open = validation.rows_open
     summary.grade_mismatches = validation.grade_mismatches
+
+
+def _uploader(name: str | None) -> str | None:
+    """The uploader's name as stored: trimmed, at most :data:`MAX_UPLOADER_CHARS`; None when blank."""
+    name = (name or "").strip()[:MAX_UPLOADER_CHARS]
+    return name or None
+
+
+def _header_warning(header_row: int, title_rows: int) -> str:
+    """'the header is on row 3; the 2 rows above it (1 title row, 1 blank) were skipped.'"""
+    above = header_row - 1
+    kinds = f"{title_rows} title row{'s' if title_rows != 1 else ''}"
+    if above > title_rows:
+        kinds += f", {above - title_rows} blank"
+    skipped = f"the row above it ({kinds}) was" if above == 1 else f"the {above} rows above it ({kinds}) were"
+    return f"the header is on row {header_row}; {skipped} skipped."
 
 
 def _first_rejects(rejects: pd.DataFrame, limit: int = 3) -> str:
@@ -182,6 +215,8 @@ def _decide(result: IngestResult, strict: bool) -> None:
             "See rejected_rows.csv in the run folder for every row and rule.",
         )
     warnings = summary.warnings
+    if summary.title_rows:
+        warnings.append(_header_warning(summary.header_row, summary.title_rows))
     if summary.rows_rejected:
         warnings.append(f"{summary.rows_rejected} rows rejected; see the rejected rows and their rules.")
     if summary.rows_rejected_undetailed:
@@ -206,7 +241,7 @@ def _decide(result: IngestResult, strict: bool) -> None:
     summary.status = "loaded"
 
 
-def _load(result: IngestResult, force: bool, settings: Settings, progress: Progress) -> None:
+def _load(result: IngestResult, force: bool, refuse_supersede: bool, settings: Settings, progress: Progress) -> None:
     """Insert the dataset, its rows and its rejects in one transaction."""
     summary = result.summary
     with warehouse.transaction(settings) as con:
@@ -224,6 +259,7 @@ def _load(result: IngestResult, force: bool, settings: Settings, progress: Progr
                     "Use --force to load it as a new dataset."
                 )
                 return
+        _compare_with_earlier_rows(con, result, refuse_supersede)
         summary.rows_loaded = summary.rows_valid
         summary.message = f"loaded {summary.rows_loaded} of {summary.rows_total} rows"
         if summary.rows_rejected:
@@ -239,20 +275,41 @@ def _load(result: IngestResult, force: bool, settings: Settings, progress: Progr
         summary.message += f" as dataset {dataset_id}."
 
 
+def _compare_with_earlier_rows(con, result: IngestResult, refuse_supersede: bool) -> None:
+    """Count the rows that replace earlier ones (or refuse them) and warn of student ids that look reused."""
+    summary = result.summary
+    replaced = replaced_rows(con, result.rows)
+    if replaced.rows and refuse_supersede:
+        raise FileRefused(
+            summary.source_file,
+            f"{replaced.rows} rows would replace rows loaded before for the same student, semester and subject "
+            f"({replaced.details()}), and replacing was not allowed (--no-replace).",
+            "Remove those rows from the file, or load it without --no-replace to let them replace the earlier rows.",
+        )
+    summary.rows_superseding = replaced.rows
+    summary.superseded_datasets = [{"dataset_id": d, "source_file": f, "rows": n} for d, f, n in replaced.datasets]
+    if replaced.rows:
+        summary.warnings.append(replaced.warning())
+    reused = reused_student_ids(con, result.rows)
+    summary.reused_student_ids, summary.reused_student_ids_first = len(reused.ids), reused.first()
+    if reused.ids:
+        summary.warnings.append(reused.warning())
+
+
 def _insert_dataset(con, summary: IngestSummary) -> int:
     row = con.execute(
         """
         INSERT INTO datasets (name, source_file, sha256, size_bytes, file_format, sheet, encoding, delimiter,
             uploaded_at, rows_total, rows_loaded, rows_rejected, rows_open, rows_blank, grade_mismatches,
-            status, message, run_id)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'loaded', ?, ?)
+            status, message, run_id, uploaded_by)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'loaded', ?, ?, ?)
         RETURNING dataset_id
         """,
         [
             summary.name, Path(summary.source_file).name, summary.sha256, summary.size_bytes, summary.file_format,
             summary.sheet, summary.encoding, summary.delimiter, utc_now(),
             summary.rows_total, summary.rows_loaded, summary.rows_rejected, summary.rows_open, summary.rows_blank,
-            summary.grade_mismatches, summary.message, summary.run_id,
+            summary.grade_mismatches, summary.message, summary.run_id, summary.uploaded_by,
         ],
     ).fetchone()
     return int(row[0])
@@ -273,15 +330,16 @@ def _insert_rows(con, dataset_id: int, rows: pd.DataFrame, progress: Progress) -
 def write_outputs(result: IngestResult, run_dir: Path) -> None:
     """The step's summary and every reject, for the run folder."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / run_files.INGEST_SUMMARY).write_text(json.dumps(result.summary.to_dict(), indent=2, default=str))
     if len(result.rejects):
         exports.write_csv(result.rejects, run_dir / run_files.REJECTED_ROWS)
+    # the summary last: a reader that finds it (the teacher console, while the report is written) finds the rejects
+    (run_dir / run_files.INGEST_SUMMARY).write_text(json.dumps(result.summary.to_dict(), indent=2, default=str))
 
 
 def list_datasets(settings: Settings | None = None) -> pd.DataFrame:
     """Every uploaded dataset with its counts and status, oldest first (``studyrec datasets``)."""
     return warehouse.query_frame(
-        "SELECT dataset_id, name, source_file, uploaded_at, rows_total, rows_loaded, rows_rejected, rows_open, "
-        "status, run_id, sha256 FROM datasets ORDER BY dataset_id",
+        "SELECT dataset_id, name, source_file, uploaded_at, uploaded_by, rows_total, rows_loaded, rows_rejected, "
+        "rows_open, status, run_id, sha256 FROM datasets ORDER BY dataset_id",
         settings=settings,
     )

@@ -2,6 +2,10 @@
 
 Nothing is converted here: every cell stays the text it was in the file, so validation can report
 the raw value of a bad cell, and formula-like text (``=SUM(...)``) is never evaluated.
+
+The header is the first row, among the first :data:`HEADER_SEARCH_ROWS` non-blank rows, that names every
+required column (:func:`columns.has_required_columns`): a title row such as "Department of Computing -
+Semester 8 Results" above it is skipped and counted. Rows keep the numbers they have in the file.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import itertools
 import re
 import zipfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -31,6 +36,7 @@ from studyrec_lib.core.input_limits import (
     echo,
     echo_list,
 )
+from studyrec_lib.ingest.columns import has_required_columns
 
 CANDIDATE_DELIMITERS = (",", ";", "\t", "|")
 ZIP_MAGIC = b"PK\x03\x04"
@@ -40,6 +46,7 @@ SNIFF_BYTES = 64 * 1024
 NON_SPACE = re.compile(r"\S")
 MALFORMED_TEXT_CHARS = 1_000  # what is kept of a line that could not be split into cells
 LINE_END = re.compile(r"\r\n|\r|\n")  # as pyarrow splits lines: old Mac exports end lines with \r
+HEADER_SEARCH_ROWS = 30  # non-blank rows looked at for the header; titles above it are skipped
 
 
 @dataclass
@@ -70,10 +77,18 @@ class RawTable:
     sheet: str | None = None
     malformed: list[MalformedRow] = field(default_factory=list)
     blank_rows: int = 0
+    header_row: int = 1  # the header's row (line) number in the file
+    title_rows: int = 0  # non-blank rows above the header, skipped (titles)
+    header_searched: int = 0  # non-blank rows looked at when none named every required column (0: one did)
 
 
-def read_table(path: str | Path, sheet: str | None = None, max_bytes: int | None = None) -> RawTable:
-    """Read CSV (any common delimiter and encoding) or XLSX, deciding by content, not by name."""
+def read_table(
+    path: str | Path, sheet: str | None = None, max_bytes: int | None = None, column_map: dict[str, str] | None = None
+) -> RawTable:
+    """Read CSV (any common delimiter and encoding) or XLSX, deciding by content, not by name.
+
+    ``column_map`` (header in the file -> canonical column) lets a header that needs the map be found below titles.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileRefused(str(path), "file not found.", "Check the path.")
@@ -97,10 +112,10 @@ def read_table(path: str | Path, sheet: str | None = None, max_bytes: int | None
         )
     if head.startswith(ZIP_MAGIC):
         _check_workbook_bounds(path, max_bytes)
-        return _read_xlsx(path, sheet)
+        return _read_xlsx(path, sheet, column_map)
     if sheet:
         raise FileRefused(str(path), f"--sheet {sheet!r} was given but this is a text (CSV) file, not Excel.")
-    return _read_csv(path)
+    return _read_csv(path, column_map)
 
 
 def _check_workbook_bounds(path: Path, max_bytes: int | None) -> None:
@@ -189,7 +204,69 @@ def _header_delimiter(header_line: str) -> str:
     return best if counts[best] > 0 else ","
 
 
-def _read_csv(path: Path) -> RawTable:
+@dataclass(frozen=True)
+class _HeaderLine:
+    """Where the CSV header is: its row, the offsets of its text and of the next line, its delimiter."""
+
+    row: int
+    start: int
+    end: int
+    following: int | None  # where the next line starts; None when the header is the last line
+    delimiter: str
+    title_rows: int = 0
+    searched: int = 0
+
+
+def _lines(text: str) -> Iterator[tuple[int, int, int, int | None]]:
+    """(row number, start, end, start of the next line) of each line, lazily: only the first lines are needed."""
+    row, position = 1, 0
+    for line_end in LINE_END.finditer(text):
+        yield row, position, line_end.start(), line_end.end()
+        row, position = row + 1, line_end.end()
+    if position < len(text):
+        yield row, position, len(text), None
+
+
+def _header_cells_delimiter(line: str, column_map: dict[str, str] | None) -> str | None:
+    """The delimiter that splits ``line`` into cells naming every required column, if one does."""
+    for delimiter in sorted(CANDIDATE_DELIMITERS, key=line.count, reverse=True):
+        if not 0 < line.count(delimiter) < MAX_COLUMNS:  # a header has several cells, and not too many
+            continue
+        try:
+            cells = next(csv.reader([line], delimiter=delimiter))
+        except csv.Error:
+            continue
+        if has_required_columns(cells, column_map):
+            return delimiter
+    return None
+
+
+def _find_csv_header(text: str, column_map: dict[str, str] | None) -> _HeaderLine:
+    """The first of the first non-blank lines that names every required column; else the first non-blank line.
+
+    Lines of only blank cells (``,,,,``) are blank: neither the header nor a title.
+    """
+    first: _HeaderLine | None = None
+    looked = 0
+    for row, start, end, following in _lines(text):
+        line = text[start:end]
+        if NON_SPACE.search(line) is None:
+            continue
+        if first is None:
+            first = _HeaderLine(row, start, end, following, _header_delimiter(line))
+        if not line.strip("".join(CANDIDATE_DELIMITERS) + " \t"):
+            continue
+        delimiter = _header_cells_delimiter(line, column_map)
+        if delimiter is not None:
+            return _HeaderLine(row, start, end, following, delimiter, title_rows=looked)
+        looked += 1
+        if looked == HEADER_SEARCH_ROWS:
+            break
+    assert first is not None  # the caller checked that the text is not all blank
+    return _HeaderLine(first.row, first.start, first.end, first.following, first.delimiter, searched=looked)
+
+
+def _read_csv(path: Path, column_map: dict[str, str] | None) -> RawTable:
     data = path.read_bytes()
     text, encoding = _decode(path, data)
     if _looks_binary(text):
@@ -198,14 +275,11 @@ def _read_csv(path: Path) -> RawTable:
             "the file looks like binary data, not text: it is neither CSV nor XLSX.",
             "Export the results as CSV (UTF-8) or .xlsx.",
         )
-    start = NON_SPACE.search(text)
-    if start is None:
+    if NON_SPACE.search(text) is None:
         raise FileRefused(str(path), "the file holds only blank space.", "The first line must name the columns.")
-    # Blank lines above the header still count, so row numbers match the lines of the file.
-    header_row = len(LINE_END.findall(text, 0, start.start())) + 1
-    line_end = LINE_END.search(text, start.start())
-    header_line = text[start.start() : line_end.start() if line_end else len(text)]
-    delimiter = _header_delimiter(header_line)
+    # Lines above the header still count, so row numbers match the lines of the file.
+    found = _find_csv_header(text, column_map)
+    header_row, header_line, delimiter = found.row, text[found.start : found.end], found.delimiter
     try:
         headers = next(csv.reader([header_line], delimiter=delimiter))
     except csv.Error as error:
@@ -214,13 +288,13 @@ def _read_csv(path: Path) -> RawTable:
     for header in headers:
         if len(header) > MAX_CELL_CHARS:
             _refuse_long_cell(path, header_row, header, len(header))
-    if line_end is None or NON_SPACE.search(text, line_end.end()) is None:
+    if found.following is None or NON_SPACE.search(text, found.following) is None:
         raise FileRefused(
             str(path), "the file has a header but no data rows.", "Add the students' rows below the header."
         )
     first_row = header_row + 1
     frame, malformed, blank_lines = _parse_csv_bytes(
-        text[line_end.end() :].encode("utf-8"), headers, delimiter, first_row
+        text[found.following :].encode("utf-8"), headers, delimiter, first_row
     )
     skipped = np.array(sorted([m.source_row for m in malformed] + blank_lines), dtype=np.int64)
     numbers = np.setdiff1d(
@@ -228,9 +302,10 @@ def _read_csv(path: Path) -> RawTable:
     )
     _refuse_long_cells(path, frame, headers, numbers)
     table = RawTable(
-        headers, frame, numbers, "csv", encoding=encoding, delimiter=delimiter, malformed=malformed
+        headers, frame, numbers, "csv", encoding=encoding, delimiter=delimiter, malformed=malformed,
+        blank_rows=len(blank_lines), header_row=header_row, title_rows=found.title_rows,
+        header_searched=found.searched,
     )
-    table.blank_rows = len(blank_lines)
     return _finish(table)
 
 
@@ -356,7 +431,21 @@ def _sheet_rows(path: Path, worksheet) -> list[list[str]]:
     return rows
 
 
-def _read_xlsx(path: Path, sheet: str | None) -> RawTable:
+def _find_sheet_header(rows: list[list[str]], column_map: dict[str, str] | None) -> tuple[int, int, int]:
+    """(index of the header row, title rows above it, rows searched in vain) among a sheet's rows.
+
+    The header is the first of the first non-blank rows that names every required column, else the first
+    non-blank row (then ``searched`` says how many rows were looked at). ``rows`` holds a non-blank row.
+    """
+    non_blank = (index for index, row in enumerate(rows) if any(cell.strip() for cell in row))
+    candidates = list(itertools.islice(non_blank, HEADER_SEARCH_ROWS))
+    for looked, index in enumerate(candidates):
+        if has_required_columns(rows[index], column_map):
+            return index, looked, 0
+    return candidates[0], 0, len(candidates)
+
+
+def _read_xlsx(path: Path, sheet: str | None, column_map: dict[str, str] | None) -> RawTable:
     import openpyxl
 
     # A handle, not the name: openpyxl refuses a workbook whose name does not end in .xlsx/.xlsm.
@@ -390,17 +479,15 @@ def _read_xlsx(path: Path, sheet: str | None) -> RawTable:
     finally:
         workbook.close()
         handle.close()
-    header_row = 1  # empty rows above the header keep their numbers, as Excel shows them
-    while rows and not any(cell.strip() for cell in rows[0]):
-        rows.pop(0)
-        header_row += 1
-    if not rows:
+    if not any(any(cell.strip() for cell in row) for row in rows):
         raise FileRefused(str(path), f"sheet {echo(sheet_name)!r} is empty.", "The first row must name the columns.")
-    headers = rows[0]
+    index, title_rows, searched = _find_sheet_header(rows, column_map)
+    header_row = index + 1  # rows above the header keep their numbers, as Excel shows them
+    headers = rows[index]
     while headers and not headers[-1].strip():
         headers.pop()
     width = len(headers)
-    body = rows[1:]
+    body = rows[index + 1 :]
     if not any(any(cell.strip() for cell in row) for row in body):
         raise FileRefused(
             str(path), f"sheet {echo(sheet_name)!r} has a header but no data rows.", "Add the students' rows below it."
@@ -415,7 +502,8 @@ def _read_xlsx(path: Path, sheet: str | None) -> RawTable:
     kept = [(number, row) for number, row in kept if number not in bad_numbers]
     frame = pd.DataFrame([row for _, row in kept], columns=[f"c{i}" for i in range(width)], dtype="str")
     source_rows = np.array([number for number, _ in kept], dtype=np.int64)
-    table = RawTable(headers, frame, source_rows, "xlsx", sheet=sheet_name, malformed=malformed)
+    table = RawTable(headers, frame, source_rows, "xlsx", sheet=sheet_name, malformed=malformed,
+                     header_row=header_row, title_rows=title_rows, header_searched=searched)
     return _finish(table)
 
 

@@ -1,4 +1,8 @@
-"""Tables and plots of one ingest, for 01_ingest.ipynb: the notebook only displays these."""
+"""Tables and plots of one ingest, for 01_ingest.ipynb: the notebook only displays these.
+
+Tables come as pandas Stylers (the frame is ``.data``): a DataFrame's HTML cuts text at ``display.max_colwidth``
+("is not uni..."), a Styler's shows every cell in full, escaped.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 from IPython.display import Markdown
+from pandas.io.formats.style import Styler
 
 from studyrec_lib.core.schema import GRADES, NUMERIC_FIELDS
 from studyrec_lib.ingest.load import IngestResult
@@ -13,14 +18,23 @@ from studyrec_lib.ingest.load import IngestResult
 PLOT_SAMPLE_ROWS = 50_000
 
 
-def summary_table(result: IngestResult) -> pd.DataFrame:
+def full_text(frame: pd.DataFrame, index: bool = False) -> Styler:
+    """The table with every cell in full and HTML-escaped (a cell holds what a teacher's file held)."""
+    styler = frame.style.format(escape="html", na_rep="")
+    if not index:
+        styler = styler.hide(axis="index")
+    return styler.format_index(escape="html")
+
+
+def summary_table(result: IngestResult) -> Styler:
     """The counts a reviewer checks first: they always add up (loaded + rejected = total).
 
     Args:
         result: what :func:`~studyrec_lib.ingest.ingest_file` returned.
 
     Returns:
-        A one-column table (``value``) indexed by what it counts: file, status, rows, seconds.
+        A one-column table (``value``) indexed by what it counts: file, status, rows, seconds (a Styler;
+        the frame is ``.data``).
     """
     s = result.summary
     rows = {
@@ -38,9 +52,14 @@ def summary_table(result: IngestResult) -> pd.DataFrame:
         "open rows (no final marks yet)": s.rows_open,
         "grade disagrees with marks (loaded, flagged)": s.grade_mismatches,
         "blank rows skipped": s.rows_blank,
+        "header row": s.header_row,
+        "title rows skipped above the header": s.title_rows,
+        "rows replacing rows loaded before": s.rows_superseding,
+        "student ids that may be reused": s.reused_student_ids,
+        "uploaded by": s.uploaded_by or "",
         "seconds": s.seconds,
     }
-    return pd.DataFrame({"value": [str(v) for v in rows.values()]}, index=list(rows))
+    return full_text(pd.DataFrame({"value": [str(v) for v in rows.values()]}, index=list(rows)), index=True)
 
 
 def warnings_markdown(result: IngestResult) -> Markdown:
@@ -60,19 +79,19 @@ def warnings_markdown(result: IngestResult) -> Markdown:
     return Markdown("\n".join(f"- {w}" for w in s.warnings))
 
 
-def rejects_by_rule(result: IngestResult) -> pd.DataFrame:
+def rejects_by_rule(result: IngestResult) -> Styler:
     """How many rows broke each rule, worst first.
 
     Args:
         result: what :func:`~studyrec_lib.ingest.ingest_file` returned.
 
     Returns:
-        One row per (column, rule) with the number of rows that broke it.
+        One row per (column, rule) with the number of rows that broke it (a Styler; the frame is ``.data``).
     """
     rejects = result.rejects
     if not len(rejects):
-        return pd.DataFrame(columns=["column_name", "rule", "rows"])
-    return (
+        return full_text(pd.DataFrame(columns=["column_name", "rule", "rows"]))
+    return full_text(
         rejects.assign(rule=rejects["rule"].str.replace(r": rows [\d, ]+$", "", regex=True))
         .groupby(["column_name", "rule"], as_index=False)["source_row"].nunique()
         .rename(columns={"source_row": "rows"})
@@ -80,7 +99,7 @@ def rejects_by_rule(result: IngestResult) -> pd.DataFrame:
     )
 
 
-def rejects_sample(result: IngestResult, limit: int = 50) -> pd.DataFrame:
+def rejects_sample(result: IngestResult, limit: int = 50) -> Styler:
     """The first rejected records: row, column, rule and the value as written.
 
     Args:
@@ -88,9 +107,9 @@ def rejects_sample(result: IngestResult, limit: int = 50) -> pd.DataFrame:
         limit: how many records to show.
 
     Returns:
-        Up to ``limit`` reject records, without the raw row.
+        Up to ``limit`` reject records, without the raw row (a Styler; the frame is ``.data``).
     """
-    return result.rejects.drop(columns=["raw_row"], errors="ignore").head(limit)
+    return full_text(result.rejects.drop(columns=["raw_row"], errors="ignore").head(limit))
 
 
 def plot_distributions(result: IngestResult) -> plt.Figure | None:

@@ -3,7 +3,8 @@
 What ``notebooks/04_monitor.ipynb`` calls: :func:`drift_section` (recent rows against the active model's
 baseline), :func:`feedback_report` (logged predictions against the outcomes uploaded later), :func:`decide`
 and :func:`write_summary` (the decision the job reads back: the job, not the notebook, starts a retrain),
-:func:`history` (the trend over past runs) and the report's plots and Markdown.
+:func:`history` (the trend over past runs) and the report's plots and Markdown. The teachers' console reads
+:func:`current_at_risk`: the open rows now, scored with the active models (loaded on first use: scikit-learn).
 """
 
 from typing import TYPE_CHECKING
@@ -15,7 +16,8 @@ from studyrec_lib.monitoring.feedback import compute_feedback, feedback_overview
 from studyrec_lib.monitoring.history import history
 from studyrec_lib.monitoring.recent import active_baseline, current_rows, drift_section, invalid_share
 
-if TYPE_CHECKING:  # the report's plots load matplotlib: imported on first use (core.lazy)
+if TYPE_CHECKING:  # the report's plots load matplotlib, the at-risk list scikit-learn: imported on first use
+    from studyrec_lib.monitoring.at_risk_now import current_at_risk
     from studyrec_lib.monitoring.report import (
         decision_markdown,
         drift_markdown,
@@ -34,6 +36,7 @@ __all__ = [
     "active_baseline",
     "compute_drift",
     "compute_feedback",
+    "current_at_risk",
     "current_rows",
     "decide",
     "decision_markdown",

@@ -139,7 +139,8 @@ def active_versions(settings: Settings | None = None) -> dict[str, dict]:
 
 def list_versions(settings: Settings | None = None) -> pd.DataFrame:
     return warehouse.query_frame(
-        """SELECT v.task, v.version, v.algorithm, v.training_rows, v.run_id, v.created_at,
+        """SELECT v.task, v.version, v.algorithm, v.training_rows, v.run_id, v.created_at, v.artifact_path,
+                  v.artifact_sha256,
                   coalesce(a.version = v.version, false) AS active,
                   json_extract(v.quality_gate, '$.passed')::BOOLEAN AS passes_gate,
                   json_extract(v.metrics, '$.cv_rmse')::DOUBLE AS cv_rmse,

@@ -26,11 +26,20 @@ from studyrec_lib.runs.index import write_index
 from studyrec_lib.runs.retrain_lock import RetrainBusy, retrain_lock
 
 if TYPE_CHECKING:
-    from studyrec_lib.runs.jobs import StepFailed, run_ingest, run_monitor, run_pipeline, run_retrain, run_train
+    from studyrec_lib.runs.jobs import (
+        TRAIN_STEPS,
+        StepFailed,
+        run_ingest,
+        run_monitor,
+        run_pipeline,
+        run_retrain,
+        run_train,
+    )
 
 __getattr__ = lazy_attributes(__name__)
 
 __all__ = [
+    "TRAIN_STEPS",
     "RetrainBusy",
     "Run",
     "StepFailed",

@@ -35,7 +35,7 @@ MONITOR_NOTEBOOK = "04_monitor.ipynb"
 INGEST_OK = ("loaded", "already_loaded")
 INGEST_SUMMARY_KEYS = (
     "dataset_id", "rows_total", "rows_valid", "rows_loaded", "rows_rejected", "rows_open", "grade_mismatches",
-    "message", "sha256", "source_file",
+    "rows_blank", "header_row", "title_rows", "rows_superseding", "uploaded_by", "message", "sha256", "source_file",
 )
 
 
@@ -64,7 +64,7 @@ def _finish(run: Run, status: str, summary: dict, error: str | None = None) -> d
 
 
 def _ingest_params(path: str | Path | None, name: str | None, sheet: str | None, column_map: str | Path | None,
-                   strict: bool, force: bool) -> dict:
+                   strict: bool, force: bool, refuse_supersede: bool = False, uploaded_by: str | None = None) -> dict:
     """01_ingest's parameters; an optional one left unset is None (papermill passes None through)."""
     source = Path(path).expanduser().resolve() if path else ensure_example_dataset()
     return {
@@ -74,13 +74,16 @@ def _ingest_params(path: str | Path | None, name: str | None, sheet: str | None,
         "column_map": str(Path(column_map).resolve()) if column_map else None,
         "strict": strict,
         "force": force,
+        "refuse_supersede": refuse_supersede,
+        "uploaded_by": uploaded_by or None,
     }
 
 
 def _ingest_step(run: Run, params: dict, progress: bool, summary: dict) -> None:
     _execute(run, INGEST_NOTEBOOK, params, progress)
     step = json.loads((run.folder / run_files.INGEST_SUMMARY).read_text())
-    summary.update({"ingest_status": step["status"], **{key: step.get(key) for key in INGEST_SUMMARY_KEYS}})
+    summary.update({"ingest_status": step["status"], "ingest_warnings": step.get("warnings") or [],
+                    **{key: step.get(key) for key in INGEST_SUMMARY_KEYS}})
     if step["status"] not in INGEST_OK:
         raise StepFailed(step["message"])
 
@@ -100,10 +103,19 @@ def activation_target(gate: dict[str, dict]) -> str | None:
     return passed[0] if passed else None
 
 
-def _train_steps(run: Run, n_folds: int, progress: bool, reason: str, summary: dict) -> None:
-    """02_train then 03_evaluate; then activate what passed the gate."""
+TRAIN_STEPS = ("training and cross-validating the candidate models", "evaluating the chosen models",
+               "activating what passed the quality gate")
+
+
+def _train_steps(run: Run, n_folds: int, progress: bool, reason: str, summary: dict,
+                 on_step: Callable[[int, str], None] | None = None) -> None:
+    """02_train then 03_evaluate; then activate what passed the gate. ``on_step(i, words)`` before each step."""
+    tell = on_step or (lambda _number, _words: None)
+    tell(1, TRAIN_STEPS[0])
     _execute(run, TRAIN_NOTEBOOK, {"n_folds": n_folds}, progress)
+    tell(2, TRAIN_STEPS[1])
     _execute(run, EVALUATE_NOTEBOOK, {}, progress)
+    tell(3, TRAIN_STEPS[2])
     training = json.loads((run.folder / run_files.TRAIN_SUMMARY).read_text())
     version = training["versions"]["regression"]  # one version for both tasks of a training
     registered = registry.version_metrics(version, settings=run.settings)
@@ -147,7 +159,8 @@ def _run_steps(run: Run, steps: list[Callable[[dict], None]]) -> dict:
 
 def run_ingest(path: str | Path | None = None, name: str | None = None, sheet: str | None = None,
                column_map: str | Path | None = None, strict: bool = False, force: bool = False,
-               settings: Settings | None = None, progress: bool = True) -> dict:
+               settings: Settings | None = None, progress: bool = True, refuse_supersede: bool = False,
+               uploaded_by: str | None = None) -> dict:
     """Execute 01_ingest.ipynb on ``path`` in a new run folder.
 
     Args:
@@ -159,18 +172,21 @@ def run_ingest(path: str | Path | None = None, name: str | None = None, sheet: s
         force: load a file again even when its sha256 was loaded before.
         settings: the configuration the notebook gets (default: the environment's or the default).
         progress: show papermill's progress bar.
+        refuse_supersede: refuse the file when a row would replace a row loaded before (same key).
+        uploaded_by: who uploads, stored with the dataset.
 
     Returns:
         The run's summary (also its summary.json): status, error, the ingest's counts, steps and folder.
     """
     settings = settings or load_settings()
-    params = _ingest_params(path, name, sheet, column_map, strict, force)
+    params = _ingest_params(path, name, sheet, column_map, strict, force, refuse_supersede, uploaded_by)
     run = start_run("ingest", params, settings, inputs=_inputs(params))
     return _run_steps(run, [partial(_ingest_step, run, params, progress)])
 
 
 def run_train(settings: Settings | None = None, n_folds: int = CV_FOLDS, progress: bool = True,
-              reason: str = "trained", parent_run_id: str | None = None) -> dict:
+              reason: str = "trained", parent_run_id: str | None = None,
+              on_step: Callable[[int, str], None] | None = None) -> dict:
     """Execute 02_train and 03_evaluate on the warehouse's training examples in one run folder.
 
     Args:
@@ -179,6 +195,8 @@ def run_train(settings: Settings | None = None, n_folds: int = CV_FOLDS, progres
         progress: show papermill's progress bar.
         reason: the activation's reason (``trained``, or ``retrain`` when monitoring started it).
         parent_run_id: links a retraining run to the monitoring run that started it.
+        on_step: called with the step's number (of ``len(TRAIN_STEPS)``) and its words as each step starts
+            (the teacher console shows them).
 
     Returns:
         The run's summary: status, error, versions, what was activated, the quality gate and key figures.
@@ -186,12 +204,13 @@ def run_train(settings: Settings | None = None, n_folds: int = CV_FOLDS, progres
     settings = settings or load_settings()
     run = start_run("train", {"n_folds": n_folds, "reason": reason, "parent_run_id": parent_run_id}, settings,
                     parent_run_id=parent_run_id)
-    return _run_steps(run, [partial(_train_steps, run, n_folds, progress, reason)])
+    return _run_steps(run, [partial(_train_steps, run, n_folds, progress, reason, on_step=on_step)])
 
 
 def run_pipeline(path: str | Path | None = None, name: str | None = None, sheet: str | None = None,
                  column_map: str | Path | None = None, strict: bool = False, force: bool = False,
-                 settings: Settings | None = None, n_folds: int = CV_FOLDS, progress: bool = True) -> dict:
+                 settings: Settings | None = None, n_folds: int = CV_FOLDS, progress: bool = True,
+                 refuse_supersede: bool = False, uploaded_by: str | None = None) -> dict:
     """01_ingest, 02_train, 03_evaluate in one run folder; stops at the first failing step.
 
     Args:
@@ -204,12 +223,14 @@ def run_pipeline(path: str | Path | None = None, name: str | None = None, sheet:
         settings: the configuration the notebooks get (default: the environment's or the default).
         n_folds: cross-validation folds, grouped by student.
         progress: show papermill's progress bar.
+        refuse_supersede: refuse the file when a row would replace a row loaded before (same key).
+        uploaded_by: who uploads, stored with the dataset.
 
     Returns:
         The run's summary: the ingest's counts and the training's figures, as for the two jobs.
     """
     settings = settings or load_settings()
-    params = _ingest_params(path, name, sheet, column_map, strict, force)
+    params = _ingest_params(path, name, sheet, column_map, strict, force, refuse_supersede, uploaded_by)
     run = start_run("pipeline", {**params, "n_folds": n_folds}, settings, inputs=_inputs(params))
     return _run_steps(run, [partial(_ingest_step, run, params, progress),
                             partial(_train_steps, run, n_folds, progress, "trained")])

@@ -10,7 +10,6 @@ strings, cookies and headers the browser sends do not reach it, and widgets cann
 
 from __future__ import annotations
 
-import json
 import os
 
 import nbformat
@@ -20,6 +19,7 @@ from tornado.web import HTTPError, RequestHandler
 
 HUB_SECRETS = ("JUPYTERHUB_API_TOKEN", "JPY_API_TOKEN")
 IDENTITY_PARAMETER = "student"
+TEACHER_PARAMETER, ADMIN_PARAMETER = "teacher", "admin"
 
 
 class HubIdentityProvider(JupyterHubIdentityProvider):
@@ -51,15 +51,27 @@ def signed_in_user(handler: RequestHandler) -> str:
     return name
 
 
-def prelaunch_hook(handler: RequestHandler, notebook: nbformat.NotebookNode, cwd: str) -> nbformat.NotebookNode:
-    """Write the signed-in user into the notebook after its ``parameters`` cell (Voila calls this per page)."""
-    name = signed_in_user(handler)
+def _inject(notebook: nbformat.NotebookNode, values: dict[str, object]) -> nbformat.NotebookNode:
+    """Assign ``values`` in a cell right after the notebook's ``parameters`` cell, as papermill would."""
     tagged = [position for position, cell in enumerate(notebook.cells)
               if cell.cell_type == "code" and "parameters" in cell.get("metadata", {}).get("tags", [])]
     if not tagged:
         raise HTTPError(500, "the app notebook has no cell tagged 'parameters'")
-    position = tagged[0]
-    injected = nbformat.v4.new_code_cell(source=f"{IDENTITY_PARAMETER} = {json.dumps(name)}  # from the hub sign-in",
-                                         metadata={"tags": ["injected-parameters"]})
-    notebook.cells.insert(position + 1, injected)
+    # repr() of a str or bool is a Python literal of the same value, whatever characters a name holds
+    source = "\n".join(f"{name} = {value!r}  # from the hub sign-in" for name, value in values.items())
+    injected = nbformat.v4.new_code_cell(source=source, metadata={"tags": ["injected-parameters"]})
+    notebook.cells.insert(tagged[0] + 1, injected)
     return notebook
+
+
+def prelaunch_hook(handler: RequestHandler, notebook: nbformat.NotebookNode, cwd: str) -> nbformat.NotebookNode:
+    """The student app: write the signed-in user into the notebook (Voila calls this per page)."""
+    return _inject(notebook, {IDENTITY_PARAMETER: signed_in_user(handler)})
+
+
+def teacher_prelaunch_hook(handler: RequestHandler, notebook: nbformat.NotebookNode,
+                           cwd: str) -> nbformat.NotebookNode:
+    """The teacher console: the signed-in teacher, and whether they are a hub admin (who may roll back)."""
+    name = signed_in_user(handler)
+    admin = bool(handler.current_user.hub_user.get("admin", False))
+    return _inject(notebook, {TEACHER_PARAMETER: name, ADMIN_PARAMETER: admin})

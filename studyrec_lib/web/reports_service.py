@@ -1,4 +1,4 @@
-"""The teachers' page until the teacher console exists: the run reports, read-only, behind the hub's sign-in.
+"""The run reports, read-only, behind the hub's sign-in: what the teacher console's report links open.
 
 A hub-managed service (``deploy/jupyterhub_config.py`` starts ``python -m studyrec_lib.web.reports_service``
 with JupyterHub's service environment). A visitor signs in through the hub (OAuth); the hub lets in only

@@ -70,3 +70,27 @@ def test_headers_from_a_teachers_file_are_neutralised_too(tmp_path):
     header = next(load_workbook(exports.write_xlsx(frame, tmp_path / "out.xlsx")).active.iter_rows())
     assert [(cell.value, cell.data_type) for cell in header] == [
         ('=HYPERLINK("http://evil.example/h","h")', "s"), ("marks", "s")]
+
+
+def test_xlsx_header_row_is_frozen_and_filters_the_whole_table(frame, tmp_path):
+    worksheet = load_workbook(exports.write_xlsx(frame, tmp_path / "out.xlsx")).active
+    assert worksheet.freeze_panes == "A2"
+    assert worksheet.auto_filter.ref == "A1:C6"
+    assert worksheet.column_dimensions["A"].width == exports.MIN_COLUMN_WIDTH
+
+
+def test_a_table_without_columns_still_writes_a_workbook(tmp_path):
+    worksheet = load_workbook(exports.write_xlsx(pd.DataFrame(), tmp_path / "none.xlsx")).active
+    assert worksheet.auto_filter.ref is None
+    assert worksheet.freeze_panes is None
+
+
+def test_bytes_for_a_download_are_the_files_bytes(frame, tmp_path):
+    """A browser download and a file on disk are the same export: one writer, so one neutralisation."""
+    from io import BytesIO
+
+    assert exports.csv_bytes(frame) == exports.write_csv(frame, tmp_path / "out.csv").read_bytes()
+    from_bytes = load_workbook(BytesIO(exports.xlsx_bytes(frame, sheet="s")))["s"]
+    from_file = load_workbook(exports.write_xlsx(frame, tmp_path / "out.xlsx", sheet="s"))["s"]
+    assert list(from_bytes.values) == list(from_file.values)
+    assert [c.data_type for c in from_bytes["A"]] == [c.data_type for c in from_file["A"]] == ["s"] * 6

@@ -194,3 +194,91 @@ def test_export_is_private_even_where_no_entry_point_set_the_umask(ridge_models,
         os.umask(previous)
     assert {name: stat.S_IMODE(path.stat().st_mode) for name, path in paths.items()} == {"csv": 0o600,
                                                                                         "xlsx": 0o600}
+
+
+def test_no_open_rows_give_the_tables_columns_typed(ridge_models, open_rows):
+    regressor, classifier = ridge_models
+    found = at_risk.find_at_risk(open_rows.iloc[:0], regressor, classifier)
+    full = at_risk.find_at_risk(open_rows, regressor, classifier)
+    assert found.columns.tolist() == full.columns.tolist()
+    assert found.dtypes["at_risk"] == np.dtype(bool) and found.dtypes["p_d_or_f"] == np.dtype(float)
+    assert found[found["at_risk"]].columns.tolist() == full.columns.tolist()  # a teacher's filter still works
+
+
+def test_teacher_table_reads_in_words(ridge_models, open_rows):
+    regressor, classifier = ridge_models
+    found = at_risk.find_at_risk(open_rows, regressor, classifier)
+    table = at_risk.teacher_table(found)
+    assert table.columns.tolist() == [
+        "Student", "Subject", "Semester", "At risk", "Predicted grade", "Chance of D or F (%)",
+        "Predicted final marks (of 50)", "Predicted total (of 100)", "Assignment marks", "Quiz marks", "Attendance %",
+        "Midterm marks", "Previous CGPA", "Weak signals"]
+    assert table["Student"].tolist() == found["student_id"].tolist()
+    assert table["At risk"].tolist() == ["yes" if flag else "no" for flag in found["at_risk"]]
+    np.testing.assert_allclose(table["Chance of D or F (%)"], (found["p_d_or_f"] * 100).round(1))
+    assert set(at_risk.TEACHER_HEADERS) == set(found.columns)  # every column, none invented
+
+
+def _dangerous(open_rows: pd.DataFrame) -> pd.DataFrame:
+    open_rows.loc[open_rows["student_id"] == "S-low", "student_id"] = '=HYPERLINK("http://evil.example","x")'
+    open_rows.loc[open_rows["student_id"] == "S-top", "subject"] = "@SUM(A1)"
+    return open_rows
+
+
+def test_xlsx_download_is_readable_filterable_and_safe(ridge_models, open_rows, tmp_path):
+    from io import BytesIO
+
+    regressor, classifier = ridge_models
+    found = at_risk.find_at_risk(_dangerous(open_rows), regressor, classifier)
+    worksheet = load_workbook(BytesIO(at_risk.at_risk_download(found, "xlsx")))["at risk"]
+    rows = list(worksheet.values)
+    assert list(rows[0]) == list(at_risk.TEACHER_HEADERS.values())
+    assert len(rows) - 1 == len(found)
+    assert [row[0] for row in rows[1:]] == found["student_id"].tolist()
+    assert worksheet.freeze_panes == "A2"
+    assert worksheet.auto_filter.ref == f"A1:N{len(found) + 1}" == worksheet.dimensions
+    cells = [cell for row in worksheet.iter_rows(min_row=2, max_col=2) for cell in row
+             if str(cell.value).startswith(("=", "@"))]
+    assert {cell.value for cell in cells} == {'=HYPERLINK("http://evil.example","x")', "@SUM(A1)"}
+    assert {cell.data_type for cell in cells} == {"s"}  # text, never a formula
+    numbers = [row[5] for row in rows[1:]]
+    assert numbers == (found["p_d_or_f"] * 100).round(1).tolist()
+
+
+def test_csv_download_neutralises_formula_like_text(ridge_models, open_rows):
+    from io import StringIO
+
+    regressor, classifier = ridge_models
+    found = at_risk.find_at_risk(_dangerous(open_rows), regressor, classifier)
+    text = at_risk.at_risk_download(found, "csv").decode("utf-8")
+    back = pd.read_csv(StringIO(text), keep_default_na=False)
+    assert back.columns.tolist() == list(at_risk.TEACHER_HEADERS.values())
+    assert len(back) == len(found)
+    assert "'=HYPERLINK(\"http://evil.example\",\"x\")" in back["Student"].tolist()
+    assert "'@SUM(A1)" in back["Subject"].tolist()
+    assert not back["Student"].str.startswith("=").any()
+
+
+def test_downloads_of_no_rows_hold_the_headers(ridge_models, open_rows):
+    from io import BytesIO
+
+    regressor, classifier = ridge_models
+    empty = at_risk.find_at_risk(open_rows.iloc[:0], regressor, classifier)
+    worksheet = load_workbook(BytesIO(at_risk.at_risk_download(empty)))["at risk"]
+    assert list(worksheet.values) == [tuple(at_risk.TEACHER_HEADERS.values())]
+    assert worksheet.auto_filter.ref == "A1:N1"
+    assert at_risk.at_risk_download(empty, "csv").decode().splitlines() == [",".join(at_risk.TEACHER_HEADERS.values())]
+    with pytest.raises(ValueError, match="unknown download format 'pdf'"):
+        at_risk.at_risk_download(empty, "pdf")
+
+
+def test_the_evaluation_face_loads_no_plotting_for_the_at_risk_list():
+    """The teachers' console scores the at-risk list: it must not pay for matplotlib through the face."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from studyrec_lib.evaluation import at_risk_download, find_at_risk; "
+            "print(sorted(m for m in ('matplotlib', 'seaborn') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

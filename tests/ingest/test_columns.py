@@ -8,7 +8,13 @@ import pytest
 
 from studyrec_lib.core.errors import FileRefused
 from studyrec_lib.core.schema import COLUMNS, OUTCOME_COLUMNS
-from studyrec_lib.ingest.columns import load_column_map, match_columns, normalise_header
+from studyrec_lib.ingest.columns import (
+    canonical_column,
+    has_required_columns,
+    load_column_map,
+    match_columns,
+    normalise_header,
+)
 
 SOURCE = "/data/marks.csv"
 
@@ -136,3 +142,87 @@ def test_bad_column_map_is_refused_naming_the_map_file(tmp_path, content, words)
 def test_missing_column_map_file_is_refused(tmp_path):
     with pytest.raises(FileRefused, match="could not be read as JSON"):
         load_column_map(tmp_path / "absent.json")
+
+
+# --- headers that state their maximum ----------------------------------------------------------------
+
+TEACHER_HEADERS = ["Student ID", "Semester", "Subject", "Assignment (5)", "Quiz (10 marks)", "Attendance (%)",
+                   "Mid-Term (30)", "CGPA (4.0)", "Final (50)", "Grade"]
+
+
+def test_headers_stating_the_schemas_maximum_match_without_a_map():
+    match = match_columns(SOURCE, TEACHER_HEADERS)
+    assert match.positions == dict(zip(COLUMNS, range(10), strict=True))
+    assert match.ignored == []
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("Assignment (5)", ("assignment_marks", 5.0)),
+        ("Quiz (10 marks)", ("quiz_marks", 10.0)),
+        ("Attendance (100%)", ("attendance_percentage", 100.0)),
+        ("Attendance (%)", ("attendance_percentage", None)),  # a unit, not a maximum
+        ("Final [out of 50]", ("final_marks", 50.0)),
+        ("midterm ( max 30 )", ("midterm_marks", 30.0)),
+        ("Mid-Term (40)", ("midterm_marks", 40.0)),  # found, so that its scale can be refused
+        ("Subject (2)", (None, None)),  # a bracketed number names a maximum only on a numeric column
+        ("(30)", (None, None)),
+        ("Notes (5)", (None, None)),
+    ],
+)
+def test_canonical_column_splits_off_a_stated_maximum(header, expected):
+    assert canonical_column(header) == expected
+
+
+def test_a_maximum_other_than_the_schemas_is_refused_saying_what_to_do():
+    headers = [h if h != "Mid-Term (30)" else "Mid-Term (40)" for h in TEACHER_HEADERS]
+    message = refused(headers)
+    assert "column 'Mid-Term (40)' says its marks are out of 40, but the schema's maximum for midterm_marks is 30" \
+        in message
+    assert "Rescale the marks to 0-30" in message and "'Mid-Term (30)'" in message
+    assert '--column-map FILE.json (e.g. {"Mid-Term (40)": "midterm_marks"})' in message
+
+
+def test_every_column_on_another_scale_is_named():
+    headers = ["Final (100)" if h == "Final (50)" else "Quiz (20)" if h.startswith("Quiz") else h
+               for h in TEACHER_HEADERS]
+    message = refused(headers)
+    assert "'Quiz (20)' says its marks are out of 20, but the schema's maximum for quiz_marks is 10" in message
+    assert "'Final (100)' says its marks are out of 100, but the schema's maximum for final_marks is 50" in message
+
+
+def test_a_column_map_takes_a_header_as_it_says_without_its_maximum():
+    headers = [h if h != "Mid-Term (30)" else "Mid-Term (40)" for h in TEACHER_HEADERS]
+    match = match_columns(SOURCE, headers, {"Mid-Term (40)": "midterm_marks"})
+    assert match.positions["midterm_marks"] == 6
+
+
+# --- telling the header from the title rows above it -------------------------------------------------
+
+
+def test_has_required_columns_tells_a_header_from_a_title():
+    assert has_required_columns(TEACHER_HEADERS)
+    assert has_required_columns([*TEACHER_HEADERS[:8], "", "Notes"])  # an open-only file has no outcomes
+    assert not has_required_columns(["Department of Computing - Semester 8 Results", "", ""])
+    assert not has_required_columns(TEACHER_HEADERS[:-1])  # final marks without the grade: not a header
+    assert not has_required_columns(["S1", "1", "Math", "4", "8", "90", "25", "3.5", "40", "A+"])
+
+
+def test_has_required_columns_uses_the_column_map():
+    headers = ["Roll", *TEACHER_HEADERS[1:]]
+    assert not has_required_columns(headers)
+    assert has_required_columns(headers, {"Roll": "student_id"})
+
+
+def test_missing_columns_say_that_the_rows_below_were_searched_too():
+    message = match_columns_refusal(["Results of semester 8"], rows_searched=12)
+    assert "required columns are missing" in message
+    assert "No row among the first 12 non-blank rows has all the required columns." in message
+    assert "No row among" not in match_columns_refusal(["Results of semester 8"], rows_searched=1)
+
+
+def match_columns_refusal(headers: list[str], rows_searched: int) -> str:
+    with pytest.raises(FileRefused) as caught:
+        match_columns(SOURCE, headers, rows_searched=rows_searched)
+    return str(caught.value)

@@ -464,3 +464,106 @@ def test_xlsx_formula_cell_is_stored_as_its_text(make_file, settings):
     data = xlsx_bytes({"Marks": [list(COLUMNS), workbook_row(subject="=1+2"), workbook_row("=2*3")]})
     assert_loaded(ingest(make_file("formula.xlsx", data), settings), 2)
     assert stored(settings) == [("S1", "=1+2"), ("=2*3", "Math")]
+
+
+# --- messy teacher files: titles above the header, headers that state their maximum ------------------
+
+TITLE = "Department of Computing - Semester 8 Results"
+TEACHER_HEADER = ["Student ID", "Semester", "Subject", "Assignment (5)", "Quiz (10 marks)", "Attendance (%)",
+                  "Mid-Term (30)", "CGPA", "Final (50)", "Grade"]
+HEADER_WARNING = "the header is on row 3; the 2 rows above it (1 title row, 1 blank) were skipped."
+
+
+def messy_rows() -> list[list[object]]:
+    """Seven rows as a teacher's sheet holds them (attendance as a fraction shown as a percentage); three are bad."""
+    good = [[f"S{i}", 8, subject, 4, 8, 0.9, 25, 3.5, 40, "A+"] for i in (1, 2) for subject in ("Math", "Physics")]
+    return [*good,
+            ["S3", 8, "Math", 4, 12, 0.9, 25, 3.5, 40, "A+"],  # quiz over 10
+            ["S3", 8, "Physics", 4, 8, 0.9, 25, 3.5, 40, "E"],  # no such grade
+            ["S4", 8.5, "Math", 4, 8, 0.9, 25, 3.5, 40, "A+"]]  # a fraction of a semester
+
+
+def messy_workbook(header: list[str] = TEACHER_HEADER) -> bytes:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "Semester 8"
+    sheet.append([TITLE])
+    sheet.merge_cells("A1:J1")
+    sheet.append([])
+    sheet.append(header)
+    for row in messy_rows():
+        sheet.append(row)
+        sheet.cell(sheet.max_row, 6).number_format = "0%"
+    workbook.create_sheet("Moderation notes").append(["Checked by", "HoD"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def messy_csv() -> str:
+    def cell(value: object) -> str:
+        return "90" if value == 0.9 else str(value)
+
+    lines = [TITLE, "", ",".join(TEACHER_HEADER)] + [",".join(map(cell, row)) for row in messy_rows()]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("kind", ["xlsx", "csv"])
+def test_messy_teacher_file_loads_below_its_title_with_rows_numbered_as_in_the_file(make_file, settings, kind):
+    path = make_file(f"semester8.{kind}", messy_workbook() if kind == "xlsx" else messy_csv())
+    result = ingest(path, settings)
+    assert_loaded(result, 4, 3)
+    summary = result.summary
+    assert (summary.rows_total, summary.header_row, summary.title_rows, summary.rows_blank) == (7, 3, 1, 0)
+    assert summary.warnings[0] == HEADER_WARNING
+    assert summary.ignored_columns == []
+    assert stored(settings, "student_id, subject, attendance_percentage, midterm_marks, source_row") == [
+        ("S1", "Math", 90.0, 25.0, 4), ("S1", "Physics", 90.0, 25.0, 5),
+        ("S2", "Math", 90.0, 25.0, 6), ("S2", "Physics", 90.0, 25.0, 7),
+    ]
+    assert query(settings, "SELECT source_row, column_name, raw_value FROM rejected_rows ORDER BY 1") == [
+        (8, "quiz_marks", "12"), (9, "final_grade", "E"), (10, "semester", "8.5"),
+    ]
+    if kind == "xlsx":
+        assert summary.sheet == "Semester 8"
+
+
+def test_a_header_marked_out_of_another_maximum_refuses_the_file(make_file, settings):
+    header = ["Mid-Term (40)" if h == "Mid-Term (30)" else h for h in TEACHER_HEADER]
+    path = make_file("midterm40.xlsx", messy_workbook(header))
+    assert_refused(ingest(path, settings), path, settings,
+                   "column 'Mid-Term (40)' says its marks are out of 40, but the schema's maximum for midterm_marks "
+                   "is 30", "Rescale the marks to 0-30", "--column-map")
+
+
+def test_no_header_in_the_first_rows_keeps_todays_message_and_says_so(make_file, settings):
+    path = make_file("nohead.csv", "\n".join([TITLE, "", "Roll,Mark", "S1,40"]) + "\n")
+    assert_refused(ingest(path, settings), path, settings,
+                   f"required columns are missing: {[c for c in COLUMNS if c not in ('final_marks', 'final_grade')]}",
+                   f"Headers found: {[TITLE]}",
+                   "No row among the first 3 non-blank rows has all the required columns.")
+
+
+def test_a_title_row_above_a_header_that_needs_the_column_map(make_file, settings):
+    path = make_file("roll.csv", "\n".join([TITLE, "Roll," + ",".join(COLUMNS[1:]), line(student_id="R-7")]) + "\n")
+    result = ingest(path, settings, column_map={"Roll": "student_id"})
+    assert_loaded(result, 1)
+    assert (result.summary.header_row, result.summary.title_rows) == (2, 1)
+    assert "the header is on row 2; the row above it (1 title row) was skipped." in result.summary.warnings
+    assert stored(settings, "student_id, source_row") == [("R-7", 3)]
+
+
+# --- who uploaded ------------------------------------------------------------------------------------
+
+
+def test_the_uploader_is_stored_with_the_dataset_and_listed(make_file, settings):
+    from studyrec_lib.ingest import list_datasets
+
+    ingest(make_file("a.csv", csv_text(line())), settings, uploaded_by="  t.okafor  ")
+    ingest(make_file("b.csv", csv_text(line(student_id="S2"))), settings)
+    ingest(make_file("c.csv", csv_text(line(student_id="S3"))), settings, uploaded_by="x" * 300)
+    assert query(settings, "SELECT uploaded_by FROM datasets ORDER BY dataset_id") == [
+        ("t.okafor",), (None,), ("x" * 100,),
+    ]
+    listed = list_datasets(settings)
+    assert listed["uploaded_by"].tolist()[0] == "t.okafor"

@@ -260,3 +260,88 @@ def test_xlsx_empty_sheet_and_header_only_sheet_are_refused(make_file):
     data = xlsx_bytes({"Empty": [], "Header": [list(COLUMNS)]})
     assert "sheet 'Empty' is empty" in refusal(make_file("book.xlsx", data))
     assert "sheet 'Header' has a header but no data rows" in refusal(make_file("book.xlsx", data), sheet="Header")
+
+
+# --- title rows above the header ---------------------------------------------------------------------
+
+TITLE = "Department of Computing - Semester 8 Results"
+
+
+@pytest.mark.parametrize(
+    ("above", "header_row", "title_rows"),
+    [
+        ([TITLE, ""], 3, 1),
+        ([TITLE + ",,,,,,,,,", ",,,,,,,,,", "Printed 2025-01-10"], 4, 2),  # titles padded with delimiters
+        (["", TITLE, "  "], 4, 1),
+        ([], 1, 0),
+    ],
+    ids=["title-blank", "padded-titles", "blank-title-blank", "no-title"],
+)
+def test_csv_title_rows_above_the_header_are_skipped_and_counted(make_file, above, header_row, title_rows):
+    text = "\n".join([*above, HEADER, ROW, "S2,1,Math,4,8,90,25,3.5,40,A+"]) + "\n"
+    table = read_table(make_file("titled.csv", text))
+    assert table.headers == list(COLUMNS)
+    assert (table.header_row, table.title_rows, table.header_searched) == (header_row, title_rows, 0)
+    assert table.source_rows.tolist() == [header_row + 1, header_row + 2]
+    assert table.frame["c0"].tolist() == ["S1", "S2"]
+    assert table.blank_rows == 0
+
+
+def test_csv_delimiter_is_sniffed_on_the_header_not_on_a_title_full_of_commas(make_file):
+    title = "Department of Computing, Faculty of Science, Semester 8, Results, Final, Draft, Version 2, Copy"
+    header = ";".join(["Student ID", "Semester", "Subject", "Assignment (5)", "Quiz (10 marks)", "Attendance (%)",
+                       "Mid-Term (30)", "CGPA", "Final (50)", "Grade"])
+    text = "\n".join([title, header, "S1;8;Math;4,5;8;90;25;3,5;40;A+"]) + "\n"
+    table = read_table(make_file("semi.csv", text))
+    assert (table.delimiter, table.header_row, table.title_rows) == (";", 2, 1)
+    assert table.frame.iloc[0].tolist() == ["S1", "8", "Math", "4,5", "8", "90", "25", "3,5", "40", "A+"]
+
+
+def test_csv_header_needing_the_column_map_is_found_with_it(make_file):
+    header = "Roll," + ",".join(COLUMNS[1:])
+    path = make_file("roll.csv", "\n".join([TITLE, header, ROW]) + "\n")
+    assert read_table(path).header_row == 1  # without the map no row names a student id
+    table = read_table(path, column_map={"Roll": "student_id"})
+    assert (table.header_row, table.title_rows, table.headers[0]) == (2, 1, "Roll")
+
+
+def test_csv_without_a_header_row_keeps_the_first_non_blank_row_and_says_how_many_were_searched(make_file):
+    text = "\n".join(["", TITLE, "Roll,Mark", "S1,40", "S2,30"]) + "\n"
+    table = read_table(make_file("nohead.csv", text))
+    assert (table.header_row, table.title_rows, table.header_searched) == (2, 0, 4)
+    assert table.headers == [TITLE]
+
+
+def test_csv_header_is_searched_for_in_the_first_30_non_blank_rows_only(make_file):
+    titles = [f"note {i}" for i in range(29)]
+    found = read_table(make_file("29.csv", "\n".join([*titles, "", HEADER, ROW]) + "\n"))
+    assert (found.header_row, found.title_rows) == (31, 29)
+    too_deep = read_table(make_file("30.csv", "\n".join([*titles, "note 29", HEADER, ROW]) + "\n"))
+    assert (too_deep.header_row, too_deep.header_searched, too_deep.headers) == (1, 30, ["note 0"])
+
+
+def test_xlsx_merged_title_and_blank_row_above_the_header(make_file):
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "Semester 8"
+    sheet.append([TITLE])
+    sheet.merge_cells("A1:J1")
+    sheet.append([])
+    sheet.append(list(COLUMNS))
+    sheet.append(workbook_rows())
+    sheet.append([])
+    sheet.append(workbook_rows(2))
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    table = read_table(make_file("titled.xlsx", buffer.getvalue()))
+    assert (table.header_row, table.title_rows, table.header_searched) == (3, 1, 0)
+    assert table.headers == list(COLUMNS)
+    assert table.source_rows.tolist() == [4, 6]
+    assert table.malformed == []
+    assert table.blank_rows == 1
+
+
+def test_xlsx_without_a_header_row_keeps_the_first_non_blank_row(make_file):
+    sheet = [[], [TITLE], ["Roll", "Mark"], ["S1", 40]]
+    table = read_table(make_file("nohead.xlsx", xlsx_bytes({"Marks": sheet})))
+    assert (table.header_row, table.title_rows, table.header_searched, table.headers) == (2, 0, 3, [TITLE])

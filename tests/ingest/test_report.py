@@ -1,4 +1,5 @@
 import csv
+import html
 import json
 
 from studyrec_lib.core import exports
@@ -20,14 +21,14 @@ def test_summary_counts_add_up(settings, tmp_path):
     frame = example_data.generate(students=2)
     text = frame.to_csv(index=False) + "S9,1,Math,9,1,1,1,1,1,F\nS9,2,Math,1,1,1,1,1,1,Q\n"
     result = _ingest(settings, tmp_path, text)
-    table = ingest_report.summary_table(result)["value"]
+    table = ingest_report.summary_table(result).data["value"]
     assert table["data rows"] == "50"
     assert table["rows loaded"] == "48"
     assert table["rows rejected"] == "2"
-    by_rule = ingest_report.rejects_by_rule(result)
+    by_rule = ingest_report.rejects_by_rule(result).data
     assert set(zip(by_rule["column_name"], by_rule["rows"], strict=True)) == {("assignment_marks", 1),
                                                                               ("final_grade", 1)}
-    assert list(ingest_report.rejects_sample(result)["source_row"]) == [50, 51]
+    assert list(ingest_report.rejects_sample(result).data["source_row"]) == [50, 51]
     assert "2 rows rejected" in ingest_report.warnings_markdown(result).data
 
 
@@ -64,3 +65,25 @@ def test_rejected_rows_csv_cannot_run_a_formula_when_opened(settings, tmp_path):
     cells = [cell for row in written for cell in [*row, *row.values()]]
     assert not [cell for cell in cells if cell.startswith(exports.FORMULA_PREFIXES)]
     assert hyperlink in json.loads(written[0]["raw_row"]).values()  # the row as written is still all there
+
+
+def test_tables_show_every_rule_in_full_and_escaped_whatever_the_display_options(settings, tmp_path):
+    """pandas cuts a DataFrame's cells at 50 characters ("is not uni..."); the report's tables never do."""
+    import pandas as pd
+
+    frame = example_data.generate(students=1).head(2).astype(object)
+    frame.loc[1, "student_id"] = frame.loc[0, "student_id"]
+    frame.loc[1, "subject"] = frame.loc[0, "subject"]
+    frame.loc[1, "semester"] = frame.loc[0, "semester"]
+    frame = pd.concat([frame, frame.head(1).assign(student_id="X9", quiz_marks="<b>11</b>")])
+    result = _ingest(settings, tmp_path, frame.to_csv(index=False))
+    rule = "key (student_id, semester, subject) is not unique in the file"
+    with pd.option_context("display.max_colwidth", 10):
+        by_rule = ingest_report.rejects_by_rule(result).to_html()
+        sample = ingest_report.rejects_sample(result).to_html()
+        summary = ingest_report.summary_table(result).to_html()
+    assert f">{rule}<" in by_rule
+    assert f"{rule}: rows 2, 3" in sample
+    assert "&lt;b&gt;11&lt;/b&gt;" in sample and "<b>11</b>" not in sample
+    assert result.summary.status == "refused"  # the long message of a refusal, in full too
+    assert result.summary.message in html.unescape(summary) and "<b>11</b>" not in summary

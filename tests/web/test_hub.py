@@ -254,10 +254,10 @@ def test_the_analyst_lands_on_jupyterlab_on_the_project(hub: Hub, analyst_lab) -
     print(f"\nhub start {hub.started_s:.1f} s; analyst sign-in to Lab {seconds:.1f} s")
 
 
-def test_the_teacher_reads_the_reports_and_nothing_else(hub: Hub, analyst_lab) -> None:
+def test_the_teacher_lands_on_the_console_reads_the_reports_and_nothing_else(hub: Hub, analyst_lab) -> None:
     client, landing = hub.login(TEACHER)
-    assert landing == "/services/reports/"
-    index = client.get(landing, follow_redirects=True)
+    assert landing == "/services/teacher-console/"
+    index = client.get("/services/reports/", follow_redirects=True)
     assert index.status_code == 200 and index.url.path == "/services/reports/"
     assert hub.run_id in index.text and f"{hub.run_id}/report.html" in index.text
     assert index.headers["content-security-policy"].startswith("sandbox allow-downloads;")  # no script runs
