@@ -37,7 +37,8 @@ def _print_frame(frame: pd.DataFrame, as_json: bool) -> None:
 
 INGEST_KEYS = ("run_id", "dataset_id", "rows_total", "rows_loaded", "rows_rejected", "rows_superseding",
                "ingest_warnings", "status", "ingest_status", "report", "error")
-TRAIN_KEYS = ("run_id", "status", "versions", "activated", "chosen", "cv_rmse", "cv_f1_weighted", "report", "error")
+TRAIN_KEYS = ("run_id", "status", "versions", "activated", "kept_pinned", "chosen", "cv_rmse", "cv_f1_weighted",
+              "report", "error")
 
 
 def _exit_code(summary: dict) -> int:
@@ -159,12 +160,27 @@ def cmd_models(args: argparse.Namespace) -> int:
 def cmd_activate(args: argparse.Namespace) -> int:
     from studyrec_lib.registry import activate
 
-    activated = activate(args.model_version, args.task, reason=args.reason, settings=_settings(args))
+    activated = activate(args.model_version, args.task, reason=args.reason, settings=_settings(args), pinned=True)
     if args.json:
         _print_json({"activated": activated})
     else:
         for task, version in activated.items():
-            print(f"{task}: version {version} is now active")
+            print(f"{task}: version {version} is now active, pinned: trainings keep it until "
+                  "`studyrec unpin` or another `studyrec activate`")
+    return EXIT_OK
+
+
+def cmd_unpin(args: argparse.Namespace) -> int:
+    from studyrec_lib.registry import unpin
+
+    unpinned = unpin(args.task, settings=_settings(args))
+    if args.json:
+        _print_json({"unpinned": unpinned})
+    else:
+        for task, version in unpinned.items():
+            print(f"{task}: version {version} stays active, no longer pinned: the next training may replace it")
+        if not unpinned:
+            print("no pinned version")
     return EXIT_OK
 
 
@@ -177,6 +193,8 @@ def _report_run(summary: dict, as_json: bool, keys: tuple[str, ...]) -> None:
         print(summary["message"])
     for warning in summary.get("ingest_warnings") or []:
         print(f"warning: {warning}")
+    for task, version in (summary.get("kept_pinned") or {}).items():
+        print(f"{task}: pinned version {version} kept (activated by hand; `studyrec unpin` lets trainings replace it)")
     for task, version in (summary.get("versions") or {}).items():
         state = "activated" if task in (summary.get("activated") or {}) else "registered, NOT activated"
         print(f"{task}: version {version} ({summary['chosen'][task]}) {state}")
@@ -432,6 +450,9 @@ def build_parser() -> argparse.ArgumentParser:
     activate.add_argument("--task", choices=("regression", "classification", "both"), default="both")
     activate.add_argument("--reason", default="rollback", help="recorded in the activation history")
     activate.set_defaults(handler=cmd_activate)
+    unpin_parser = sub.add_parser("unpin", parents=[common], help="let trainings replace a version activated by hand")
+    unpin_parser.add_argument("--task", choices=("regression", "classification", "both"), default="both")
+    unpin_parser.set_defaults(handler=cmd_unpin)
 
     predict = sub.add_parser("predict", parents=[paths], help="score a file of rows, or one JSON input")
     predict.add_argument("--input", help="CSV or XLSX of rows to score")

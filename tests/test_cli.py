@@ -51,32 +51,39 @@ def test_flag_overrides_environment(settings, tmp_path):
     assert not settings.warehouse.exists()
 
 
-def test_train_models_and_activate_rollback(settings, tmp_path):
+def _active(settings) -> set[tuple[str, str]]:
+    models = json.loads(_run(["models", "--json"], settings).stdout)
+    return {(m["task"], m["version"]) for m in models if m["active"]}
+
+
+def test_train_activates_and_a_version_activated_by_hand_is_pinned_until_replaced_by_hand(settings, tmp_path):
     path = example_data.write(example_data.generate(students=12, seed=8), tmp_path / "twelve.csv")
     assert _run(["ingest", str(path), "--json"], settings).returncode == 0
-    versions = []
-    for _ in range(2):
-        trained = _run(["train", "--json", "--folds", "3"], settings)
-        assert trained.returncode == 0, trained.stderr
-        summary = json.loads(trained.stdout.splitlines()[-1])
-        assert summary["activated"] == summary["versions"]
-        versions.append(summary["versions"]["regression"])
-    assert versions[0] < versions[1]
-    models = json.loads(_run(["models", "--json"], settings).stdout)
-    active = {(m["task"], m["version"]) for m in models if m["active"]}
-    assert active == {("regression", versions[1]), ("classification", versions[1])}
+    trained = _run(["train", "--json", "--folds", "3"], settings)
+    assert trained.returncode == 0, trained.stderr
+    first = json.loads(trained.stdout.splitlines()[-1])
+    assert first["activated"] == first["versions"] and first["kept_pinned"] == {}
+    v0 = first["versions"]["regression"]
 
-    rollback = _run(["activate", "--model-version", versions[0], "--task", "regression", "--json"], settings)
-    assert rollback.returncode == 0
-    models = json.loads(_run(["models", "--json"], settings).stdout)
-    active = {(m["task"], m["version"]) for m in models if m["active"]}
-    assert active == {("regression", versions[0]), ("classification", versions[1])}
+    pinned = _run(["activate", "--model-version", v0, "--task", "regression"], settings)  # by hand: pinned
+    assert pinned.returncode == 0 and "pinned" in pinned.stdout
+    again = _run(["train", "--folds", "3"], settings)
+    assert again.returncode == 0, again.stderr
+    assert f"regression: pinned version {v0} kept" in again.stdout
+    v1 = max(version for _, version in _active(settings) | {("", v0)})
+    assert v1 > v0
+    assert _active(settings) == {("regression", v0), ("classification", v1)}  # only the unpinned task moved
+
+    by_hand = _run(["activate", "--model-version", v1, "--task", "regression", "--json"], settings)
+    assert by_hand.returncode == 0
+    assert _active(settings) == {("regression", v1), ("classification", v1)}
+    unpinned = _run(["unpin", "--json"], settings)
+    assert json.loads(unpinned.stdout) == {"unpinned": {"regression": v1}}
 
     unknown = _run(["activate", "--model-version", "19990101000000", "--task", "both"], settings)
     assert unknown.returncode == 2
     assert "nothing was activated" in unknown.stderr
-    models_after = json.loads(_run(["models", "--json"], settings).stdout)
-    assert {(m["task"], m["version"]) for m in models_after if m["active"]} == active
+    assert _active(settings) == {("regression", v1), ("classification", v1)}
 
 
 def test_pipeline_prints_the_versions_it_activated_and_where_the_report_is(settings, tmp_path):

@@ -108,7 +108,7 @@ class ModelsPanel:
                                               "studyrec-rollback-refused", True)
             return False
         try:
-            registry.activate(self.version.value, "both", settings=self.settings,
+            registry.activate(self.version.value, "both", settings=self.settings, pinned=True,
                               reason=f"rolled back by {self.teacher} in the teacher console")
         except StudyRecError as error:
             self.message.value = message_html(str(error), "studyrec-rollback-refused", True)

@@ -120,11 +120,12 @@ def outcome_html(summary: dict, before: dict, settings: Settings) -> str:
                      "new version": gate["model"], "active before": previous_value,
                      "naive baseline": gate["naive"],
                      "beats the baseline": "yes" if gate["passed"] else "no"})
-    activated = summary.get("activated") or {}
-    if activated:
-        decision = (f"Activated version {next(iter(activated.values()))} for "
-                    f"{' and '.join(sorted(activated))}: it beats the naive baseline.")
-    else:
-        decision = "Nothing was activated: no new model beat the naive baseline; the active version stays."
+    activated, kept = summary.get("activated") or {}, summary.get("kept_pinned") or {}
+    sentences = [f"Activated version {next(iter(activated.values()))} for {' and '.join(sorted(activated))}: "
+                 "it beats the naive baseline."] if activated else []
+    sentences += [f"Pinned version {version} kept for {task}: a person chose it (Models tab)."
+                  for task, version in sorted(kept.items())]
+    decision = " ".join(sentences) or ("Nothing was activated: no new model beat the naive baseline; the active "
+                                       "version stays.")
     return (f'<p class="studyrec-train-decision"><b>{escape(decision)}</b></p>'
             + table_html(pd.DataFrame(rows), "studyrec-train-figures"))

@@ -31,7 +31,9 @@ from studyrec_lib.registry.versions import (
     activation_history,
     active_versions,
     list_versions,
+    pinned_versions,
     register,
+    unpin,
     version_metrics,
 )
 
@@ -50,6 +52,7 @@ __all__ = [
     "load_training_state",
     "load_training_summary",
     "load_verified",
+    "pinned_versions",
     "quality_gate",
     "read_active_sidecar",
     "register",
@@ -58,6 +61,7 @@ __all__ = [
     "registered_table",
     "sidecar_entries",
     "state_path",
+    "unpin",
     "version_metrics",
     "write_active_sidecar",
 ]

@@ -83,8 +83,12 @@ def _tasks(task: str) -> tuple[str, ...]:
 
 
 def activate(version: str, task: str = "both", reason: str = "manual", run_id: str | None = None,
-             settings: Settings | None = None) -> dict[str, str]:
-    """Make ``version`` the active one for ``task`` (regression, classification or both), atomically."""
+             settings: Settings | None = None, pinned: bool = False) -> dict[str, str]:
+    """Make ``version`` the active one for ``task`` (regression, classification or both), atomically.
+
+    ``pinned``: a person chose it (``studyrec activate``, the console's rollback); trainings then keep it
+    (:func:`pinned_versions`) until a person activates another or :func:`unpin` s it.
+    """
     settings = settings or load_settings()
     tasks = _tasks(task)
     with warehouse.transaction(settings) as con:
@@ -103,9 +107,9 @@ def activate(version: str, task: str = "both", reason: str = "manual", run_id: s
         for name in tasks:
             previous = con.execute("SELECT version FROM active_models WHERE task = ?", [name]).fetchone()
             con.execute(
-                "INSERT INTO model_activations (task, version, previous_version, reason, run_id, activated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                [name, version, previous[0] if previous else None, reason, run_id, _now_to_the_second()],
+                "INSERT INTO model_activations (task, version, previous_version, reason, run_id, activated_at, "
+                "pinned) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [name, version, previous[0] if previous else None, reason, run_id, _now_to_the_second(), pinned],
             )
     write_active_sidecar(settings)
     return dict.fromkeys(tasks, version)
@@ -142,6 +146,7 @@ def list_versions(settings: Settings | None = None) -> pd.DataFrame:
         """SELECT v.task, v.version, v.algorithm, v.training_rows, v.run_id, v.created_at, v.artifact_path,
                   v.artifact_sha256,
                   coalesce(a.version = v.version, false) AS active,
+                  coalesce(a.version = v.version AND a.pinned, false) AS pinned,
                   json_extract(v.quality_gate, '$.passed')::BOOLEAN AS passes_gate,
                   json_extract(v.metrics, '$.cv_rmse')::DOUBLE AS cv_rmse,
                   json_extract(v.metrics, '$.cv_f1_weighted')::DOUBLE AS cv_f1_weighted
@@ -149,6 +154,22 @@ def list_versions(settings: Settings | None = None) -> pd.DataFrame:
            ORDER BY v.task, v.version""",
         settings=settings,
     )
+
+
+def pinned_versions(settings: Settings | None = None) -> dict[str, str]:
+    """Each task whose active version a person pinned, with that version (trainings must keep it)."""
+    rows = warehouse.query_frame("SELECT task, version FROM active_models WHERE pinned", settings=settings)
+    return dict(zip(rows["task"], rows["version"], strict=True))
+
+
+def unpin(task: str = "both", reason: str = "unpinned", settings: Settings | None = None) -> dict[str, str]:
+    """Let trainings replace the active version again: the same version, recorded as active and not pinned."""
+    pinned = pinned_versions(settings)
+    unpinned = {}
+    for name in _tasks(task):
+        if name in pinned:
+            unpinned.update(activate(pinned[name], name, reason=reason, settings=settings, pinned=False))
+    return unpinned
 
 
 def activation_history(settings: Settings | None = None) -> pd.DataFrame:

@@ -95,9 +95,12 @@ def _rows_in(table: Path) -> int:
         return 0
 
 
-def activation_target(gate: dict[str, dict]) -> str | None:
-    """``registry.activate``'s task: "both" (one transaction), the one task that beat its naive baseline, or None."""
-    passed = [task for task in registry.TASKS if gate[task]["passed"]]
+def activation_target(gate: dict[str, dict], pinned: dict[str, str] | None = None) -> str | None:
+    """``registry.activate``'s task: "both" (one transaction), the one task to activate, or None.
+
+    A task is activated when its model beat the naive baseline and no person pinned its active version.
+    """
+    passed = [task for task in registry.TASKS if gate[task]["passed"] and task not in (pinned or {})]
     if len(passed) == len(registry.TASKS):
         return "both"
     return passed[0] if passed else None
@@ -120,13 +123,15 @@ def _train_steps(run: Run, n_folds: int, progress: bool, reason: str, summary: d
     version = training["versions"]["regression"]  # one version for both tasks of a training
     registered = registry.version_metrics(version, settings=run.settings)
     at_risk_rows = _rows_in(run.folder / run_files.AT_RISK_CSV)
-    target = activation_target(training["quality_gate"])
+    pinned = registry.pinned_versions(run.settings)
+    target = activation_target(training["quality_gate"], pinned)
     activated = {}
     if target:  # the last thing that can fail: a run that fails before it activates nothing
         activated = registry.activate(version, target, reason=reason, run_id=run.run_id, settings=run.settings)
     summary.update({
         "versions": training["versions"],
         "activated": activated,
+        "kept_pinned": pinned,  # task -> version a person pinned: kept whatever this training scored
         "chosen": training["chosen"],
         "quality_gate": training["quality_gate"],
         "cv_rmse": registered["regression"]["cv_rmse"],

@@ -51,3 +51,4 @@ def test_only_an_admin_rolls_back_and_the_activation_names_them(console_settings
     active = registry.active_versions(console_settings)
     assert {task: entry["version"] for task, entry in active.items()} == dict.fromkeys(registry.TASKS, newer)
     assert "rolled back by boss" in active["regression"]["reason"]
+    assert registry.pinned_versions(console_settings) == dict.fromkeys(registry.TASKS, newer)  # trainings keep it

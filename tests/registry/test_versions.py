@@ -235,3 +235,25 @@ def test_a_damaged_active_models_file_is_a_registry_error_not_a_crash(settings, 
     registry.active_sidecar(settings).write_text(content)
     with pytest.raises(registry.RegistryError, match="damaged; run `studyrec activate`"):
         registry.read_active_sidecar(settings)
+
+
+def test_a_version_activated_by_hand_is_pinned_until_unpinned_or_replaced_by_hand(settings):
+    first = _register(settings)["regression"]
+    registry.activate(first, "both", reason="trained", settings=settings)
+    assert registry.pinned_versions(settings) == {}  # a training's activation pins nothing
+    second = _register(settings, slope=2.0)["regression"]
+    registry.activate(second, "regression", reason="rollback", settings=settings, pinned=True)
+    assert registry.pinned_versions(settings) == {"regression": second}
+    registry.activate(first, "regression", reason="rollback", settings=settings, pinned=True)  # another, by hand
+    assert registry.pinned_versions(settings) == {"regression": first}
+    listed = registry.list_versions(settings).set_index(["task", "version"])["pinned"]
+    assert listed[("regression", first)] and not listed[("regression", second)]
+    assert not listed[("classification", first)]
+    assert registry.unpin("both", settings=settings) == {"regression": first}
+    assert registry.pinned_versions(settings) == {}
+    assert registry.active_versions(settings)["regression"]["version"] == first  # still active, just not pinned
+    history = registry.activation_history(settings)
+    assert history["pinned"].tolist() == [False, False, True, True, False]
+    assert history["reason"].iloc[-1] == "unpinned"
+    assert registry.unpin("both", settings=settings) == {}  # nothing pinned: nothing recorded
+    assert len(registry.activation_history(settings)) == len(history)

@@ -182,3 +182,14 @@ def test_only_the_tasks_that_beat_their_naive_baseline_are_activated(regression,
 
     gate = {"regression": {"passed": regression}, "classification": {"passed": classification}}
     assert activation_target(gate) == activated
+
+
+@pytest.mark.parametrize(("pinned", "activated"), [
+    ({"regression": "v1"}, "classification"), ({"classification": "v1"}, "regression"),
+    ({"regression": "v1", "classification": "v1"}, None),
+])
+def test_a_pinned_task_is_never_activated_by_a_training(pinned, activated):
+    from studyrec_lib.runs.jobs import activation_target
+
+    gate = {"regression": {"passed": True}, "classification": {"passed": True}}
+    assert activation_target(gate, pinned) == activated
