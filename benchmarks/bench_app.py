@@ -15,7 +15,6 @@ Trains its own small warehouse in a temporary folder; needs /usr/bin/chromium (`
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import sys
@@ -24,7 +23,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-import psutil
+import process_tree
 from bench_predict import free_port, trained_warehouse  # this folder is on sys.path when a benchmark runs
 from playwright.sync_api import Browser, expect, sync_playwright
 
@@ -44,27 +43,11 @@ def progress(message: str) -> None:
     print(f"[bench_app {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def _cpu_s(processes: list[psutil.Process]) -> float:
-    total = 0.0
-    for process in processes:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            times = process.cpu_times()
-            total += times.user + times.system
-    return total
-
-
-def wait_quiet(server: VoilaProcess, window_s: float = 1.0, max_cores: float = 0.1,
-               timeout_s: float = START_TIMEOUT_S) -> None:
-    """Until Voila and its kernels use under ``max_cores`` over ``window_s``: preheated kernels have run
-    the notebook (the "filled" line comes when they have started, before the imports and the model load)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        processes = server.tree()
-        before = _cpu_s(processes)
-        time.sleep(window_s)
-        if _cpu_s(processes) - before < max_cores * window_s and len(server.tree()) == len(processes):
-            return
-    raise RuntimeError(f"voila: still busy after {timeout_s:.0f} s:\n{server.log()[-3000:]}")
+def wait_quiet(server: VoilaProcess) -> None:
+    """Until Voila and its kernels are quiet: preheated kernels have run the notebook (the "filled" line comes
+    when they have started, before the imports and the model load)."""
+    if not process_tree.wait_quiet(server.tree, START_TIMEOUT_S):
+        raise RuntimeError(f"voila: still busy after {START_TIMEOUT_S:.0f} s:\n{server.log()[-3000:]}")
 
 
 def sample(browser: Browser, url: str, quiz: float) -> dict:

@@ -48,10 +48,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import numpy as np
+import process_tree
 import psutil
 from bench_predict import free_port, trained_warehouse  # this folder is on sys.path when a benchmark runs
 from playwright.sync_api import Browser, Page, expect, sync_playwright
@@ -120,25 +122,10 @@ def cli_ingest(path: Path, warehouse: Path, runs: Path) -> dict:
 
 
 # --- the hub ----------------------------------------------------------------------------------------------------
-def _cpu_s(processes: list[psutil.Process]) -> float:
-    total = 0.0
-    for process in processes:
-        with contextlib.suppress(psutil.Error):
-            times = process.cpu_times()
-            total += times.user + times.system
-    return total
-
-
-def wait_quiet(tree, window_s: float = 1.0, max_cores: float = 0.1, timeout_s: float = QUIET_TIMEOUT_S) -> None:
-    """Until the hub's process tree uses under ``max_cores`` over ``window_s`` (bounded)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        processes = tree()
-        before = _cpu_s(processes)
-        time.sleep(window_s)
-        if _cpu_s(processes) - before < max_cores * window_s and len(tree()) == len(processes):
-            return
-    progress(f"the hub's processes were still busy after {timeout_s:.0f} s; measuring anyway")
+def wait_quiet(tree: Callable[[], list[psutil.Process]]) -> None:
+    """Until the hub's process tree is quiet (bounded: then it measures anyway, and says so)."""
+    if not process_tree.wait_quiet(tree, QUIET_TIMEOUT_S):
+        progress(f"the hub's processes were still busy after {QUIET_TIMEOUT_S:.0f} s; measuring anyway")
 
 
 def sign_in(browser: Browser, url: str):

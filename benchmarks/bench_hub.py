@@ -58,6 +58,7 @@ from typing import Any
 
 import httpx
 import numpy as np
+import process_tree
 import psutil
 from bench_predict import free_port, trained_warehouse  # this folder is on sys.path when a benchmark runs
 from websockets.asyncio.client import ClientConnection, connect
@@ -429,26 +430,10 @@ def machine_busy_s() -> float:
     return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
 
 
-def _cpu_s(processes: list[psutil.Process]) -> float:
-    total = 0.0
-    for process in processes:
-        with contextlib.suppress(psutil.Error):
-            times = process.cpu_times()
-            total += times.user + times.system
-    return total
-
-
-def wait_quiet(tree: Callable[[], list[psutil.Process]], what: str, window_s: float = 1.0,
-               max_cores: float = 0.1) -> None:
-    """Until the tree uses under ``max_cores`` over ``window_s`` (kernels have run the notebook, no refill)."""
-    deadline = time.monotonic() + QUIET_TIMEOUT_S
-    while time.monotonic() < deadline:
-        processes = tree()
-        before = _cpu_s(processes)
-        time.sleep(window_s)
-        if _cpu_s(processes) - before < max_cores * window_s and len(tree()) == len(processes):
-            return
-    raise RuntimeError(f"{what}: still busy after {QUIET_TIMEOUT_S} s")
+def wait_quiet(tree: Callable[[], list[psutil.Process]], what: str) -> None:
+    """Until the tree is quiet (kernels have run the notebook, no refill)."""
+    if not process_tree.wait_quiet(tree, QUIET_TIMEOUT_S):
+        raise RuntimeError(f"{what}: still busy after {QUIET_TIMEOUT_S} s")
 
 
 def log_problems(log: str) -> list[str]:
