@@ -62,7 +62,7 @@ from studyrec_lib.core.config import ENV_RUNS, ENV_WAREHOUSE, PROJECT_ROOT, Sett
 from studyrec_lib.demo import ensure_example_dataset
 
 sys.path.insert(0, str(PROJECT_ROOT))  # the hub as the tests start it (tests/web/test_hub.py)
-from tests.web.test_hub import PASSWORD, _descendants, _running_hub, _wait_until, hub_config
+from tests.web.test_hub import _descendants, _running_hub, _wait_until, fill_login_form, hub_config
 
 CONSOLE = "/services/teacher-console/"
 TEACHER = "teacher"
@@ -134,9 +134,7 @@ def sign_in(browser: Browser, url: str):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     context.set_default_timeout(PAGE_TIMEOUT_MS)
     page = context.new_page()
-    page.goto(f"{url}/hub/login?next={CONSOLE}", wait_until="commit")
-    page.locator("input[name=username]").fill(TEACHER)
-    page.locator("input[name=password]").fill(PASSWORD)
+    fill_login_form(page, url, TEACHER, CONSOLE)
     answered: list[float] = []  # when Voila's response for the console page began
     page.on("response", lambda response: answered.append(time.perf_counter())
             if response.status == 200 and response.url.split("?")[0].endswith(CONSOLE) else None)

@@ -24,6 +24,7 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
+from playwright.sync_api import Page
 from traitlets.config import PyFileConfigLoader
 
 from studyrec_lib import runs
@@ -140,6 +141,18 @@ def _descendants(process: subprocess.Popen) -> list[psutil.Process]:
         return psutil.Process(process.pid).children(recursive=True)
     except psutil.NoSuchProcess:
         return []
+
+
+def kernels_of(hub: Hub) -> list[psutil.Process]:
+    """The kernels the hub's services and servers have started."""
+    return [p for p in _descendants(hub.process) if "ipykernel" in " ".join(p.cmdline())]
+
+
+def fill_login_form(page: Page, hub_url: str, name: str, next_path: str) -> None:
+    """Open the hub's login page for ``next_path`` and type ``name`` and the shared password (not yet sent)."""
+    page.goto(f"{hub_url}/hub/login?next={next_path}", wait_until="commit")
+    page.locator("input[name=username]").fill(name)
+    page.locator("input[name=password]").fill(PASSWORD)
 
 
 @contextlib.contextmanager

@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
-import psutil
 import pytest
 from playwright.sync_api import Browser, expect
 from websockets.sync.client import connect
@@ -25,7 +24,7 @@ from studyrec_lib.core.config import ENV_RUNS, ENV_WAREHOUSE, Settings
 from studyrec_lib.serving.student_history import weak_subjects
 from studyrec_lib.web.accounts import link_account
 from tests.web.test_app_server import UI_TIMEOUT_MS
-from tests.web.test_hub import PASSWORD, Hub, _descendants, _running_hub, _wait_until, hub_config
+from tests.web.test_hub import Hub, _running_hub, _wait_until, fill_login_form, hub_config, kernels_of
 
 OTHER_STUDENT = "S00001"
 UNLINKED = "newcomer"  # in the students group, but no student record linked to the account
@@ -55,17 +54,11 @@ def hub(tmp_path_factory: pytest.TempPathFactory, free_port: Callable[[], int], 
         yield running
 
 
-def _kernels(hub: Hub) -> list[psutil.Process]:
-    return [p for p in _descendants(hub.process) if "ipykernel" in " ".join(p.cmdline())]
-
-
 def _sign_in_and_open(browser: Browser, hub: Hub, student: str, query: str = ""):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(UI_TIMEOUT_MS)
     page = context.new_page()
-    page.goto(f"{hub.url}/hub/login?next={APP}{query}", wait_until="commit")
-    page.locator("input[name=username]").fill(student)
-    page.locator("input[name=password]").fill(PASSWORD)
+    fill_login_form(page, hub.url, student, f"{APP}{query}")
     page.locator("#login_submit").click()
     expect(page.locator(".studyrec-predict")).to_be_enabled(timeout=UI_TIMEOUT_MS)
     return context, page
@@ -78,12 +71,12 @@ def _logged(settings: Settings, student: str) -> int:
 
 
 def test_an_anonymous_visitor_is_sent_to_sign_in_and_starts_no_kernel(hub: Hub) -> None:
-    before = len(_kernels(hub))
+    before = len(kernels_of(hub))
     for path in (APP, f"{APP}?student=S00002", f"{APP}voila/render/predict_widget.ipynb"):
         response = httpx.get(f"{hub.url}{path}", timeout=20, follow_redirects=True)
         assert "/hub/login" in str(response.url), path
     time.sleep(1)
-    assert len(_kernels(hub)) == before == 0
+    assert len(kernels_of(hub)) == before == 0
 
 
 def test_each_student_sees_their_own_name_and_weak_subjects_and_is_logged_as_themselves(
@@ -117,7 +110,7 @@ def test_each_student_sees_their_own_name_and_weak_subjects_and_is_logged_as_the
 def test_the_kernel_holds_no_hub_secret(hub: Hub, browser: Browser, students: tuple[str, str]) -> None:
     context, _ = _sign_in_and_open(browser, hub, students[0])
     try:
-        kernels = _kernels(hub)
+        kernels = kernels_of(hub)
         assert kernels
         for kernel in kernels:
             assert not {"JUPYTERHUB_API_TOKEN", "JPY_API_TOKEN"} & set(kernel.environ())

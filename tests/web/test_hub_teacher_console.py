@@ -24,7 +24,6 @@ from pathlib import Path
 
 import httpx
 import openpyxl
-import psutil
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
@@ -38,7 +37,7 @@ from studyrec_lib.monitoring.at_risk_now import current_at_risk
 from studyrec_lib.runs import list_runs
 from tests.artifacts import load_artifact
 from tests.console.test_upload import messy_workbook
-from tests.web.test_hub import PASSWORD, Hub, _descendants, _running_hub, _wait_until, hub_config
+from tests.web.test_hub import Hub, _running_hub, _wait_until, fill_login_form, hub_config, kernels_of
 
 CONSOLE = "/services/teacher-console/"
 TEACHER, ADMIN, STUDENT = "tea", "boss", "stu"
@@ -97,19 +96,13 @@ def hub(tmp_path_factory: pytest.TempPathFactory, free_port: Callable[[], int], 
         yield running
 
 
-def _kernels(hub: Hub) -> list[psutil.Process]:
-    return [p for p in _descendants(hub.process) if "ipykernel" in " ".join(p.cmdline())]
-
-
 def _sign_in(browser: Browser, hub: Hub, name: str) -> tuple[BrowserContext, Page, float]:
     """A fresh context signed in as ``name`` and on the console; the seconds from the login click to usable
     (the Upload tab's file picker visible)."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     context.set_default_timeout(UI_TIMEOUT_MS)
     page = context.new_page()
-    page.goto(f"{hub.url}/hub/login?next={CONSOLE}", wait_until="commit")
-    page.locator("input[name=username]").fill(name)
-    page.locator("input[name=password]").fill(PASSWORD)
+    fill_login_form(page, hub.url, name, CONSOLE)
     started = time.monotonic()
     page.locator("#login_submit").click()
     expect(page.locator(".studyrec-upload-file")).to_be_visible(timeout=UI_TIMEOUT_MS)
@@ -165,7 +158,7 @@ def teacher(browser: Browser, hub: Hub) -> Iterator[tuple[Page, float]]:
 
 
 def test_a_student_is_refused_the_console_and_starts_no_kernel(hub: Hub, browser: Browser) -> None:
-    before = len(_kernels(hub))
+    before = len(kernels_of(hub))
     client, landing = hub.login(STUDENT)
     assert landing == "/services/student-app/"
     response = client.get(CONSOLE, follow_redirects=True)
@@ -174,9 +167,7 @@ def test_a_student_is_refused_the_console_and_starts_no_kernel(hub: Hub, browser
     context = browser.new_context()
     try:
         page = context.new_page()
-        page.goto(f"{hub.url}/hub/login?next={CONSOLE}", wait_until="commit")
-        page.locator("input[name=username]").fill(STUDENT)
-        page.locator("input[name=password]").fill(PASSWORD)
+        fill_login_form(page, hub.url, STUDENT, CONSOLE)
         with page.expect_response(lambda r: r.status == 403, timeout=UI_TIMEOUT_MS):
             page.locator("#login_submit").click()
         expect(page.locator("body")).to_contain_text("403")
@@ -184,7 +175,7 @@ def test_a_student_is_refused_the_console_and_starts_no_kernel(hub: Hub, browser
     finally:
         context.close()
     time.sleep(1)
-    assert len(_kernels(hub)) == before == 0
+    assert len(kernels_of(hub)) == before == 0
 
 
 def test_sign_in_to_a_usable_console(teacher: tuple[Page, float]) -> None:
