@@ -1,4 +1,4 @@
-"""The candidate models of each task: the old system's two, stronger and simpler ones, and a naive baseline.
+"""The candidate models of each task: the old system's two, stronger and simpler ones, and the hand rules.
 
 Every candidate is a scikit-learn Pipeline on the same preprocessing. Seeds are fixed so the same data
 and parameters give the same metrics. On large data only the candidates that scale are tried.
@@ -7,8 +7,6 @@ and parameters give the same metrics. On large data only the candidates that sca
 from __future__ import annotations
 
 from sklearn.base import BaseEstimator
-from sklearn.compose import ColumnTransformer
-from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.ensemble import (
     GradientBoostingClassifier,
     GradientBoostingRegressor,
@@ -18,13 +16,14 @@ from sklearn.ensemble import (
     RandomForestRegressor,
     VotingRegressor,
 )
-from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
+from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from studyrec_lib.core.tasks import Task
 from studyrec_lib.modeling.features import preprocessor
 from studyrec_lib.modeling.grade_from_marks import MarksGradeClassifier
+from studyrec_lib.modeling.naive_rules import NaiveGradeClassifier, naive_regressor
 
 SEED = 0
 LARGE_DATA_ROWS = 200_000  # above this, only candidates that scale (linear, small trees, HistGradientBoosting)
@@ -41,14 +40,6 @@ _REGRESSION_TREE = {**_TREE, "max_depth": 4}
 
 def _pipe(task: Task, model: BaseEstimator) -> Pipeline:
     return Pipeline([("features", preprocessor(task)), ("model", model)])
-
-
-def naive_regressor(task: Task) -> BaseEstimator:
-    """Final marks scaled from one earlier mark (the midterm), or the mean when there is none."""
-    if task.naive_marks_feature is None:
-        return DummyRegressor(strategy="mean")
-    pick = ColumnTransformer([("mark", "passthrough", [task.naive_marks_feature])])
-    return Pipeline([("features", pick), ("model", LinearRegression())])
 
 
 def regression_candidates(task: Task, rows: int) -> dict[str, BaseEstimator]:
@@ -85,7 +76,7 @@ def average_regressor(candidates: dict[str, BaseEstimator]) -> VotingRegressor:
 def classification_candidates(task: Task, rows: int, marks_model: BaseEstimator) -> dict[str, BaseEstimator]:
     """``marks_model``: the chosen regressor, which the marks-derived classifier builds on."""
     candidates: dict[str, BaseEstimator] = {
-        NAIVE: DummyClassifier(strategy="most_frequent"),
+        NAIVE: NaiveGradeClassifier(task),
         "logistic_regression": _pipe(task, LogisticRegression(C=1.0, max_iter=2000)),
         "decision_tree": _pipe(task, DecisionTreeClassifier(**_CLASSIFICATION_TREE)),
         "hist_gradient_boosting": _pipe(task, HistGradientBoostingClassifier(

@@ -4,6 +4,7 @@ import pytest
 
 from studyrec_lib.core.tasks import Task
 from studyrec_lib.modeling import candidates
+from studyrec_lib.modeling.naive_rules import naive_regressor
 
 NOISE_FEATURES = tuple(f"noise_{i}" for i in range(8))
 TASK = Task(
@@ -28,7 +29,7 @@ def data():
 
 def test_the_classification_tree_is_pruned_to_the_split_that_matters(data):
     X, grades, _ = data
-    tree = candidates.classification_candidates(TASK, len(X), candidates.naive_regressor(TASK))["decision_tree"]
+    tree = candidates.classification_candidates(TASK, len(X), naive_regressor(TASK))["decision_tree"]
     fitted = tree.fit(X, grades)["model"]
     # Unpruned, minbucket 7 lets it chase the flipped grades through the noise features (dozens of leaves).
     assert fitted.get_n_leaves() <= 4
@@ -47,7 +48,7 @@ def test_the_regression_tree_is_bounded_in_depth(data):
 def test_large_data_tries_only_candidates_that_scale():
     rows = candidates.LARGE_DATA_ROWS + 1
     regression = candidates.regression_candidates(TASK, rows)
-    classification = candidates.classification_candidates(TASK, rows, candidates.naive_regressor(TASK))
+    classification = candidates.classification_candidates(TASK, rows, naive_regressor(TASK))
     assert "random_forest" not in regression and "gradient_boosting" not in regression
     assert "random_forest" not in classification and "gradient_boosting" not in classification
     assert {"naive", "decision_tree", "hist_gradient_boosting"} <= set(regression) & set(classification)

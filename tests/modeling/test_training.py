@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 from joblib import parallel_config
 from sklearn.calibration import CalibratedClassifierCV
+from sklearn.dummy import DummyClassifier
 
 from studyrec_lib.core.tasks import STUDENT_TASK, Task
 from studyrec_lib.demo import example as example_data
@@ -119,9 +120,9 @@ def test_every_candidate_is_cross_validated(result):
 def test_the_chosen_models_are_the_best_and_beat_naive(result):
     reg, clf = result.regression, result.classification
     assert reg.chosen == best_regressor(reg.candidates)
-    assert reg.beats_naive
+    assert reg.passes_gate
     assert reg.best.mean("rmse") < reg.candidates["naive"].mean("rmse")
-    assert clf.beats_naive
+    assert clf.passes_gate
     assert clf.best.mean("f1_weighted") > clf.candidates["naive"].mean("f1_weighted")
     # Chosen by CV weighted F1 among the uncalibrated candidates; calibration only adds a suffix.
     uncalibrated = {name: c for name, c in clf.candidates.items() if "+" not in name}
@@ -154,6 +155,26 @@ def test_the_classifier_is_chosen_by_weighted_f1_then_brier():
         "balanced_sure": _scored(f1_weighted=[0.55, 0.55], accuracy=[0.60, 0.60], brier_macro=[0.08, 0.08]),
     }
     assert best_classifier(results) == "balanced_sure"
+
+
+NOISY_FOLDS = {"naive": [4.2, 4.2, 3.7, 4.4, 4.05], "ridge": [3.95, 4.3, 3.95, 4.2, 4.05],
+               "average": [3.9, 4.35, 3.85, 4.25, 4.0]}
+
+
+def test_the_simplest_regressor_within_one_standard_error_of_the_best_is_chosen():
+    within_noise = {name: _scored(rmse=scores) for name, scores in NOISY_FOLDS.items()}
+    assert best_regressor(within_noise) == "naive"
+    clearly_better = {**within_noise, "average": _scored(rmse=[3.0, 3.3, 2.9, 3.2, 3.1])}
+    assert best_regressor(clearly_better) == "average"
+
+
+def test_the_simplest_classifier_within_one_standard_error_of_the_best_is_chosen():
+    f1 = {name: [5 - score for score in scores] for name, scores in NOISY_FOLDS.items()}  # higher is better
+    results = {name: _scored(f1_weighted=scores, brier_macro=[0.1] * 5) for name, scores in f1.items()}
+    results["logistic_regression"] = results.pop("ridge")
+    assert best_classifier(results) == "naive"
+    del results["naive"]
+    assert best_classifier(results) == "logistic_regression"
 
 
 def test_the_final_models_are_fitted_on_all_rows_and_predict(result):
@@ -339,8 +360,8 @@ def test_another_data_sets_task_trains_on_its_own_columns_and_grades():
     other = train(frame, OTHER_TASK, n_folds=3)
     assert other.classes.tolist() == ["fail", "good", "pass"]
     assert set(other.regression.candidates) == REGRESSION_CANDIDATES | {"average"}
-    # Each beats its naive baseline: marks from g1, and the most frequent band.
-    assert other.regression.beats_naive and other.classification.beats_naive
+    # Each passes its gate: it is the hand rule (marks from g1, and their band) or beats it.
+    assert other.regression.passes_gate and other.classification.passes_gate
     X = frame[OTHER_TASK.features]
     assert set(other.classification.model.predict(X)) <= {"fail", "good", "pass"}
     # Out-of-fold marks are clipped to this task's 0-20 range, not the student schema's 0-50.
@@ -391,7 +412,8 @@ def test_a_fit_that_does_not_converge_is_recorded_for_its_candidate(frame, uncon
 
 @pytest.fixture
 def only_candidate(monkeypatch):
-    """``only_candidate(name, **params)``: the naive candidates, ridge, and that classifier with those parameters."""
+    """``only_candidate(name, **params)``: that classifier with those parameters, against a constant naive grade
+    (so it is chosen); the naive regressor and ridge for the marks."""
     regression, classification = train_module.regression_candidates, train_module.classification_candidates
     monkeypatch.setattr(train_module, "regression_candidates",
                         lambda task, rows: {name: regression(task, rows)[name] for name in ("naive", "ridge")})
@@ -399,7 +421,7 @@ def only_candidate(monkeypatch):
     def choose(name: str, **params) -> None:
         def candidates_(task, rows, marks_model):
             every = classification(task, rows, marks_model)
-            return {"naive": every["naive"], name: every[name].set_params(**params)}
+            return {"naive": DummyClassifier(strategy="most_frequent"), name: every[name].set_params(**params)}
 
         monkeypatch.setattr(train_module, "classification_candidates", candidates_)
 
@@ -433,3 +455,15 @@ def test_calibration_is_not_applied_to_a_model_that_is_already_right_and_sure(on
     assert trained.extra["calibration"]["applied"] is False
     assert trained.chosen == "decision_tree"
     assert not isinstance(trained.model, CalibratedClassifierCV)
+
+
+def test_the_hand_rule_passes_the_gate_when_the_selection_keeps_it(frame, monkeypatch):
+    regression, classification = train_module.regression_candidates, train_module.classification_candidates
+    monkeypatch.setattr(train_module, "regression_candidates",
+                        lambda task, rows: {"naive": regression(task, rows)["naive"]})
+    monkeypatch.setattr(train_module, "classification_candidates",
+                        lambda task, rows, marks_model: {"naive": classification(task, rows, marks_model)["naive"]})
+    trained = train(frame.head(240), n_folds=3)
+    assert (trained.regression.chosen, trained.classification.chosen) == ("naive", "naive")
+    assert trained.regression.passes_gate and trained.classification.passes_gate
+    assert trained.classification.extra["calibration"]["considered"] is False
