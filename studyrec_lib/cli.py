@@ -37,8 +37,8 @@ def _print_frame(frame: pd.DataFrame, as_json: bool) -> None:
 
 INGEST_KEYS = ("run_id", "dataset_id", "rows_total", "rows_loaded", "rows_rejected", "rows_superseding",
                "ingest_warnings", "status", "ingest_status", "report", "error")
-TRAIN_KEYS = ("run_id", "status", "versions", "activated", "kept_pinned", "chosen", "cv_rmse", "cv_f1_weighted",
-              "report", "error")
+TRAIN_KEYS = ("run_id", "status", "versions", "activated", "kept_pinned", "chosen", "challenge", "cv_rmse",
+              "cv_f1_weighted", "report", "error")
 
 
 def _exit_code(summary: dict) -> int:
@@ -198,6 +198,8 @@ def _report_run(summary: dict, as_json: bool, keys: tuple[str, ...]) -> None:
     for task, version in (summary.get("versions") or {}).items():
         state = "activated" if task in (summary.get("activated") or {}) else "registered, NOT activated"
         print(f"{task}: version {version} ({summary['chosen'][task]}) {state}")
+        if (summary.get("challenge") or {}).get(task):
+            print(f"  {summary['challenge'][task]['reason']}")
     if summary.get("error") and summary.get("error") != summary.get("message"):
         print(f"error: {summary['error']}", file=sys.stderr)
     print(f"report: {summary.get('report')}")

@@ -125,6 +125,8 @@ def outcome_html(summary: dict, before: dict, settings: Settings) -> str:
                  "it beats the naive baseline."] if activated else []
     sentences += [f"Pinned version {version} kept for {task}: a person chose it (Models tab)."
                   for task, version in sorted(kept.items())]
+    sentences += [challenge["reason"] for challenge in (summary.get("challenge") or {}).values()
+                  if challenge and challenge["verdict"] == "challenger_worse"]
     decision = " ".join(sentences) or ("Nothing was activated: no new model beat the naive baseline; the active "
                                        "version stays.")
     return (f'<p class="studyrec-train-decision"><b>{escape(decision)}</b></p>'

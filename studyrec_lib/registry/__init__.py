@@ -12,6 +12,7 @@ from studyrec_lib.registry.active_sidecar import (
 )
 from studyrec_lib.registry.artifacts import RegistryError, load_verified
 from studyrec_lib.registry.registration import (
+    challenge_sentences,
     entries,
     load_training_summary,
     quality_gate,
@@ -45,6 +46,7 @@ __all__ = [
     "activation_history",
     "active_sidecar",
     "active_versions",
+    "challenge_sentences",
     "confirm_sidecar",
     "entries",
     "list_versions",

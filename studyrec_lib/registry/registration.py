@@ -12,6 +12,7 @@ import pandas as pd
 
 from studyrec_lib.core import run_files
 from studyrec_lib.core.config import Settings
+from studyrec_lib.registry.champion import challenge
 from studyrec_lib.registry.training_state import register_training_state, state_path
 from studyrec_lib.registry.versions import register
 
@@ -20,18 +21,23 @@ if TYPE_CHECKING:  # a training result exists only where scikit-learn is loaded;
     from studyrec_lib.modeling.training_data import TrainingData
 
 
-def quality_gate(result: TrainingResult) -> dict[str, dict]:
+def quality_gate(result: TrainingResult, challenges: dict[str, dict] | None = None) -> dict[str, dict]:
     """A model that does not beat the hand rule (the naive baseline) in cross-validation is never activated.
 
-    The hand rule itself passes when the selection chose it: it is what a teacher would do anyway.
+    The hand rule itself passes when the selection chose it: it is what a teacher would do anyway. With
+    ``challenges`` (:func:`~studyrec_lib.registry.champion.challenge`), each task's gate also carries the
+    comparison with the active version, which can hold an activation back.
     """
     reg, clf = result.regression, result.classification
-    return {
+    gate = {
         "regression": {"metric": "cv_rmse", "model": reg.best.mean("rmse"),
                        "naive": reg.candidates["naive"].mean("rmse"), "passed": bool(reg.passes_gate)},
         "classification": {"metric": "cv_f1_weighted", "model": clf.best.mean("f1_weighted"),
                            "naive": clf.candidates["naive"].mean("f1_weighted"), "passed": bool(clf.passes_gate)},
     }
+    for task, found in (challenges or {}).items():
+        gate[task]["challenge"] = found
+    return gate
 
 
 def _cv_scores(task_result) -> dict:
@@ -42,8 +48,8 @@ def _subjects(result: TrainingResult) -> list[str]:
     return sorted({str(v) for c in result.task.categorical_features for v in result.frame[c].unique()})
 
 
-def entries(result: TrainingResult, data: TrainingData) -> dict[str, dict]:
-    """Registry rows (and the artifact to pickle) for both tasks."""
+def entries(result: TrainingResult, data: TrainingData, gate: dict[str, dict] | None = None) -> dict[str, dict]:
+    """Registry rows (and the artifact to pickle) for both tasks; ``gate`` defaults to the gate without challenge."""
     from sklearn.metrics import classification_report, confusion_matrix
 
     from studyrec_lib.core import metrics
@@ -53,7 +59,7 @@ def entries(result: TrainingResult, data: TrainingData) -> dict[str, dict]:
     proba = clf.best.out_of_fold
     predicted = result.classes[np.argmax(proba, axis=1)]
     grade_order = [g for g in task.grades if g in set(result.classes)]
-    gate = quality_gate(result)
+    gate = gate or quality_gate(result)
     common = {"training_rows": len(result.frame), "dataset_ids": data.dataset_ids, "data_sha256": data.sha256,
               "imbalance": result.imbalance, "feature_baseline": result.baseline}
     subjects = _subjects(result)
@@ -103,7 +109,7 @@ def _params(model) -> dict:
 
 def register_training(result: TrainingResult, data: TrainingData, run_dir: Path, run_id: str | None,
                       settings: Settings | None = None) -> dict:
-    """Register both versions (inactive) and keep the full result for the evaluation notebook.
+    """Register both versions (inactive), compared with the active ones, and keep the result for the evaluation.
 
     Args:
         result: what :func:`~studyrec_lib.modeling.training` returned.
@@ -116,12 +122,13 @@ def register_training(result: TrainingResult, data: TrainingData, run_dir: Path,
         The training summary written to ``train.json``: versions, quality gate, chosen models, data.
     """
     run_dir = Path(run_dir)
-    versions = register(entries(result, data), run_dir / run_files.ARTIFACTS, run_id, settings)
+    gate = quality_gate(result, challenge(result, settings))  # against the active version, before registering
+    versions = register(entries(result, data, gate), run_dir / run_files.ARTIFACTS, run_id, settings)
     state = state_path(run_dir)
     joblib.dump(result, state)
     register_training_state(state, run_id, settings)
     summary = {
-        "versions": versions, "quality_gate": quality_gate(result), "training_rows": len(result.frame),
+        "versions": versions, "quality_gate": gate, "training_rows": len(result.frame),
         "dataset_ids": data.dataset_ids, "data_sha256": data.sha256, "seconds": result.seconds,
         "chosen": {"regression": result.regression.chosen, "classification": result.classification.chosen},
         "training_state": str(state),
@@ -144,18 +151,36 @@ def load_training_summary(run_dir: str | Path) -> dict:
 
 
 def registered_table(training: dict) -> pd.DataFrame:
-    """One row per task: version, chosen model, the gate's figures.
+    """One row per task: version, chosen model, the gate's figures, and how it compares with the active version.
 
     Args:
         training: the summary :func:`register_training` returned.
 
     Returns:
-        A table a reviewer reads: task, version, model, metric, its value, the naive value, passes_gate.
+        A table a reviewer reads: task, version, model, metric, its value, the naive value, passes_gate, the
+        comparison with the active version (verdict, champion, difference, interval, rows) and whether the
+        gate lets it be activated.
     """
     rows = []
     for task, version in training["versions"].items():
         gate = training["quality_gate"][task]
+        challenge = gate.get("challenge") or {}
         rows.append({"task": task, "version": version, "model": training["chosen"][task],
                      "metric": gate["metric"], "model_value": round(gate["model"], 4),
-                     "naive_value": round(gate["naive"], 4), "passes_gate": gate["passed"]})
+                     "naive_value": round(gate["naive"], 4), "passes_gate": gate["passed"],
+                     "against_active": challenge.get("verdict"), "active_version": challenge.get("champion"),
+                     "difference": _rounded(challenge.get("difference")),
+                     "interval": [_rounded(end) for end in challenge["interval"]] if "interval" in challenge else None,
+                     "new_rows": challenge.get("rows"),
+                     "may_activate": bool(gate["passed"] and challenge.get("activate", True))})
     return pd.DataFrame(rows)
+
+
+def challenge_sentences(training: dict) -> str:
+    """Each task's comparison with the active version in words, as a Markdown list (why it may be activated)."""
+    return "\n".join(f"- {gate['challenge']['reason']}" for gate in training["quality_gate"].values()
+                     if gate.get("challenge"))
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)

@@ -148,6 +148,9 @@ def list_versions(settings: Settings | None = None) -> pd.DataFrame:
                   coalesce(a.version = v.version, false) AS active,
                   coalesce(a.version = v.version AND a.pinned, false) AS pinned,
                   json_extract(v.quality_gate, '$.passed')::BOOLEAN AS passes_gate,
+                  json_extract_string(v.quality_gate, '$.challenge.verdict') AS challenge,
+                  json_extract_string(v.quality_gate, '$.challenge.champion') AS champion,
+                  json_extract(v.quality_gate, '$.challenge.difference')::DOUBLE AS challenge_difference,
                   json_extract(v.metrics, '$.cv_rmse')::DOUBLE AS cv_rmse,
                   json_extract(v.metrics, '$.cv_f1_weighted')::DOUBLE AS cv_f1_weighted
            FROM model_versions AS v LEFT JOIN active_models AS a USING (task)

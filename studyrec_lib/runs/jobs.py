@@ -98,9 +98,11 @@ def _rows_in(table: Path) -> int:
 def activation_target(gate: dict[str, dict], pinned: dict[str, str] | None = None) -> str | None:
     """``registry.activate``'s task: "both" (one transaction), the one task to activate, or None.
 
-    A task is activated when its model beat the naive baseline and no person pinned its active version.
+    A task is activated when its model beat the naive baseline, was not worse than the active version on rows
+    that version never trained on (``registry.champion``), and no person pinned its active version.
     """
-    passed = [task for task in registry.TASKS if gate[task]["passed"] and task not in (pinned or {})]
+    passed = [task for task in registry.TASKS if gate[task]["passed"] and task not in (pinned or {})
+              and gate[task].get("challenge", {}).get("activate", True)]
     if len(passed) == len(registry.TASKS):
         return "both"
     return passed[0] if passed else None
@@ -134,6 +136,7 @@ def _train_steps(run: Run, n_folds: int, progress: bool, reason: str, summary: d
         "kept_pinned": pinned,  # task -> version a person pinned: kept whatever this training scored
         "chosen": training["chosen"],
         "quality_gate": training["quality_gate"],
+        "challenge": {task: gate.get("challenge") for task, gate in training["quality_gate"].items()},
         "cv_rmse": registered["regression"]["cv_rmse"],
         "interval_coverage": registered["regression"]["interval_coverage"],
         "cv_f1_weighted": registered["classification"]["cv_f1_weighted"],
@@ -262,11 +265,13 @@ def run_retrain(settings: Settings, parent_run_id: str) -> dict:
     except RetrainBusy as busy:
         return {"retrain_skipped": True, "reasons": [str(busy)]}
     activated = train.get("activated") or {}
+    pinned = train.get("kept_pinned") or {}
+    kept = "".join(f"; {task}: pinned version {version} kept" for task, version in pinned.items())
     return {
         "retrain_run": {key: train.get(key) for key in ("run_id", "status", "error", "versions", "activated",
-                                                        "quality_gate", "folder")},
+                                                        "kept_pinned", "quality_gate", "challenge", "folder")},
         "reasons": [f"retrain run {train['run_id']} {train['status']}; "
-                    + (f"activated {activated}" if activated else "nothing activated")],
+                    + (f"activated {activated}" if activated else "nothing activated") + kept],
     }
 
 

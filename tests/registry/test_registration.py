@@ -257,6 +257,8 @@ def test_registered_table_has_one_row_per_task(registered):
     assert (table.loc[0, "model_value"] < table.loc[0, "naive_value"])
     assert (table.loc[1, "model_value"] > table.loc[1, "naive_value"])
     assert table.loc[0, "model"] == summary["chosen"]["regression"]
+    assert table["against_active"].tolist() == ["no_fair_comparison"] * 2  # nothing was active
+    assert table["may_activate"].tolist() == [True, True]
 
 
 def test_the_summary_keeps_each_candidates_fit_warnings(trained, settings):

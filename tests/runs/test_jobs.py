@@ -82,6 +82,7 @@ def test_pipeline_ingests_trains_evaluates_and_activates(settings, tmp_path):
         assert (folder / name).is_file(), name
     assert summary["report"] == str(folder / "03_evaluate.html")
     assert summary["activated"] == summary["versions"]
+    assert {challenge["verdict"] for challenge in summary["challenge"].values()} == {"no_fair_comparison"}
     active = registry.active_versions(settings)
     assert {task: row["version"] for task, row in active.items()} == summary["versions"]
     history = registry.activation_history(settings)
@@ -182,6 +183,54 @@ def test_only_the_tasks_that_beat_their_naive_baseline_are_activated(regression,
 
     gate = {"regression": {"passed": regression}, "classification": {"passed": classification}}
     assert activation_target(gate) == activated
+
+
+@pytest.mark.parametrize(("regression", "classification", "activated"), [
+    (True, True, "both"), (False, True, "classification"), (None, False, "regression"),
+])
+def test_a_task_whose_new_version_is_worse_than_the_active_one_is_not_activated(regression, classification,
+                                                                                activated):
+    from studyrec_lib.runs.jobs import activation_target
+
+    gate = {"regression": {"passed": True}, "classification": {"passed": True}}
+    for task, may in (("regression", regression), ("classification", classification)):
+        if may is not None:
+            gate[task]["challenge"] = {"activate": may}
+    assert activation_target(gate) == activated
+
+
+def test_a_training_worse_than_the_active_version_on_new_rows_is_registered_not_activated(settings, tmp_path,
+                                                                                         capsys):
+    from studyrec_lib import cli, registry
+    from studyrec_lib.ingest import ingest_file
+    from studyrec_lib.modeling.training import train
+    from studyrec_lib.modeling.training_data import load_training_examples
+    from studyrec_lib.runs.jobs import run_train
+    from tests.champions import activate_champion
+
+    for number in (1, 2):
+        cohort = example_data.generate(students=10, seed=number)
+        cohort["student_id"] = f"U{number}-" + cohort["student_id"]
+        ingest_file(example_data.write(cohort, tmp_path / f"upload{number}.csv"), settings=settings, progress=None)
+    data = load_training_examples(settings)
+    champion = activate_champion(settings, train(data.frame, n_folds=3), data, tmp_path / "champion",
+                                 memorising=True, dataset_ids=[1])
+    summary = run_train(settings, n_folds=3, progress=False)
+    assert summary["status"] == "succeeded", summary["error"]
+    assert summary["activated"] == {}
+    assert {task: row["version"] for task, row in registry.active_versions(settings).items()} == {
+        "regression": champion, "classification": champion}
+    for task in ("regression", "classification"):
+        challenge = summary["challenge"][task]
+        assert (challenge["verdict"], challenge["champion"], challenge["rows"]) == ("challenger_worse", champion, 240)
+    versions = registry.list_versions(settings).set_index("version").loc[summary["versions"]["regression"]]
+    assert versions["challenge"].tolist() == ["challenger_worse"] * 2
+    assert versions["champion"].tolist() == [champion] * 2
+    cli._report_run(summary, as_json=False, keys=cli.TRAIN_KEYS)
+    printed = capsys.readouterr().out
+    assert printed.count("registered, NOT activated") == 2
+    assert printed.count("worse than the active one beyond sampling noise, so it is not activated") == 2
+    assert "the new version is worse" in (settings.runs_dir / summary["run_id"] / "02_train.html").read_text()
 
 
 @pytest.mark.parametrize(("pinned", "activated"), [

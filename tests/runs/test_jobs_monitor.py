@@ -61,6 +61,8 @@ def test_shifted_data_with_auto_retrain_trains_links_and_activates_past_the_gate
     shifted = shift_frame(example_data.generate(students=12, seed=23), {"attendance_percentage": -1.5},
                           new_subject="Robotics", new_subject_share=0.2, seed=23)
     _upload(settings, shifted, tmp_path / "shifted.csv")
+    pinned = registry.activate(old_versions["classification"], "classification", reason="by hand", settings=settings,
+                               pinned=True)
     summary = run_monitor(settings, progress=False, **MONITOR)
     assert summary["status"] == "succeeded", summary["error"]
     drift = summary["drift"]
@@ -81,10 +83,16 @@ def test_shifted_data_with_auto_retrain_trains_links_and_activates_past_the_gate
     new_versions = retrain["versions"]
     assert new_versions != old_versions
     gate_passed = {task for task, gate in retrain["quality_gate"].items() if gate["passed"]}
-    assert set(retrain["activated"]) == gate_passed == {"regression", "classification"}
+    assert gate_passed == {"regression", "classification"}
+    assert retrain["challenge"]["regression"]["verdict"] != "challenger_worse"
+    assert 0 < retrain["challenge"]["regression"]["rows"] <= len(shifted)  # rows of the upload new to the champion
+    # The version a person activated by hand is kept; the other task's new version goes live.
+    assert set(retrain["activated"]) == {"regression"} and retrain["kept_pinned"] == pinned
+    assert f"classification: pinned version {old_versions['classification']} kept" in summary["decision"]["reasons"][-1]
+    assert registry.active_versions(settings)["classification"]["version"] == old_versions["classification"]
     activations = registry.activation_history(settings)
-    latest = activations.sort_values("activation_id").groupby("task").tail(1)
-    assert set(latest["reason"]) == {"retrain"} and set(latest["run_id"]) == {retrain["run_id"]}
+    latest = activations.sort_values("activation_id").groupby("task").tail(1).set_index("task")
+    assert (latest.loc["regression", "reason"], latest.loc["regression", "run_id"]) == ("retrain", retrain["run_id"])
     baseline_version, baseline, trained_on = active_baseline(settings)
     assert baseline_version == new_versions["regression"] and "Robotics" in baseline["categorical"]["subject"]["shares"]
     assert len(trained_on) == 2  # the old upload and the shifted one
