@@ -1,4 +1,4 @@
-"""Evaluation: the report tables and plots of 03_evaluate, the at-risk students, the model card.
+"""Evaluation: 03_evaluate's tables and plots, the forward-in-time backtest, the at-risk students, the model card.
 
 Every module loads scikit-learn, and the tables matplotlib and seaborn: each name is imported on first use
 (``core.lazy``), so a caller of the at-risk list (the teachers' console) pays for no plotting.
@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # imported on first use (core.lazy)
         find_at_risk,
         teacher_table,
     )
+    from studyrec_lib.evaluation.backtest import forward_backtest
     from studyrec_lib.evaluation.model_card import write_model_card
     from studyrec_lib.evaluation.tables import (
         brier_per_grade,
@@ -28,6 +29,7 @@ if TYPE_CHECKING:  # imported on first use (core.lazy)
         imbalance_table,
         interval_coverage,
         permutation_importance_frame,
+        plot_backtest,
         plot_confusion_matrix,
         plot_cv_comparison,
         plot_permutation_importance,
@@ -49,9 +51,11 @@ __all__ = [
     "export",
     "find_at_risk",
     "fit_warnings_table",
+    "forward_backtest",
     "imbalance_table",
     "interval_coverage",
     "permutation_importance_frame",
+    "plot_backtest",
     "plot_confusion_matrix",
     "plot_cv_comparison",
     "plot_permutation_importance",

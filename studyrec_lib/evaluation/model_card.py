@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
+
 from studyrec_lib.core import run_files
+from studyrec_lib.evaluation.backtest import forward_backtest
 from studyrec_lib.modeling.training import TrainingResult
 
 
-def model_card(result: TrainingResult, training: dict) -> str:
-    """The model card in Markdown: data, models, cross-validated figures, calibration and limits.
+def model_card(result: TrainingResult, training: dict, backtest: pd.DataFrame | None = None) -> str:
+    """The model card in Markdown: data, models, cross-validated and forward-in-time figures, calibration, limits.
 
     Args:
         result: the training result.
         training: the summary 02_train wrote (versions, data sha256, quality gate).
+        backtest: ``forward_backtest(result)`` when the caller has it already; None computes it.
 
     Returns:
         The card's Markdown text.
@@ -38,6 +42,9 @@ def model_card(result: TrainingResult, training: dict) -> str:
         f"- Final marks: **{reg.chosen}**, chosen among {list(reg.candidates)} by {len(result.folds)}-fold CV RMSE, "
         "folds grouped by student.",
         f"- Final grade: **{clf.chosen}**, chosen among {list(clf.candidates)} by CV weighted F1.",
+        "- `naive` is the teacher's hand rule: final marks scaled from the midterm, and the grade those marks "
+        "imply with the marks already known. Of the candidates within one standard error (of the paired fold "
+        "differences) of the best, the simplest is chosen, the hand rule first.",
         "",
         "## Cross-validated performance (out-of-fold, grouped by student)",
         f"- Final marks RMSE {reg.best.mean('rmse'):.3f} ± {reg.best.std('rmse'):.3f} "
@@ -56,6 +63,10 @@ def model_card(result: TrainingResult, training: dict) -> str:
         f"{result.coherence['disagreement_rate']:.1%} of rows.",
         f"- Quality gate (beat the naive baseline): marks {'passed' if gate['regression']['passed'] else 'FAILED'}, "
         f"grade {'passed' if gate['classification']['passed'] else 'FAILED'}.",
+        *[f"- Against the active version: {task_gate['challenge']['reason']}." for task_gate in gate.values()
+          if task_gate.get("challenge")],
+        "",
+        *_backtest_lines(forward_backtest(result) if backtest is None else backtest),
         "",
         "## Limits",
         f"- Smallest grade class {imbalance['smallest_class']} has {imbalance['smallest_share']:.1%} of rows"
@@ -69,23 +80,46 @@ def model_card(result: TrainingResult, training: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _backtest_lines(backtest: pd.DataFrame) -> list[str]:
+    """The forward-in-time section: why a semester was not scored, then the scored ones (naive in brackets)."""
+    lines = ["## Forward in time (trained on earlier semesters, scored on the next)",
+             "Each semester scored by the chosen models refitted on the semesters before it alone, as a deployed "
+             "model meets the next cohort (which model was chosen still comes from the CV on every semester)."]
+    if backtest.empty:
+        return [*lines, "", "- The training data hold a single semester: there is no later one to score."]
+    scored, skipped = backtest[backtest["note"] == ""], backtest[backtest["note"] != ""]
+    if len(skipped):
+        lines += ["", *(f"- Semester {row.semester} {row.note}." for row in skipped.itertuples())]
+    if len(scored):
+        lines += ["", "| semester | trained on rows | scored rows | students | RMSE (naive) | MAE "
+                  "| weighted F1 (naive) | accuracy (naive) |", "|---|---|---|---|---|---|---|---|"]
+        lines += [f"| {row.semester} | {row.training_rows:,} | {row.scored_rows:,} | {row.students_scored:,} | "
+                  f"{row.rmse_model:.3f} ({row.rmse_naive:.3f}) | {row.mae_model:.3f} | "
+                  f"{row.f1_weighted_model:.3f} ({row.f1_weighted_naive:.3f}) | "
+                  f"{row.accuracy_model:.3f} ({row.accuracy_naive:.3f}) |" for row in scored.itertuples()]
+    return lines
+
+
 def _warning_lines(result: TrainingResult) -> list[str]:
     """The chosen models' own fit warnings: a reader must know when a chosen fit did not converge."""
     return [f"- Fitting the chosen {task_result.kind} model warned: {text}"
             for task_result in (result.regression, result.classification) for text in task_result.best.warnings]
 
 
-def write_model_card(result: TrainingResult, training: dict, run_dir: Path) -> Path:
+def write_model_card(result: TrainingResult, training: dict, run_dir: Path,
+                     backtest: pd.DataFrame | None = None) -> Path:
     """Write ``model_card.md`` into the run folder.
 
     Args:
         result: the training result.
         training: the summary 02_train wrote.
         run_dir: the run folder.
+        backtest: ``forward_backtest(result)`` when the caller has it already (03_evaluate shows it); None
+            computes it.
 
     Returns:
         The card's path.
     """
     path = Path(run_dir) / run_files.MODEL_CARD
-    path.write_text(model_card(result, training), encoding="utf-8")
+    path.write_text(model_card(result, training, backtest), encoding="utf-8")
     return path

@@ -1,6 +1,8 @@
 """Evaluation of a training result from its out-of-fold predictions: the tables and plots of 03_evaluate.
 
-Every figure is out-of-fold (grouped by student), so none of it is measured on rows the model saw.
+Every figure is out-of-fold (grouped by student), so none of it is measured on rows the model saw. The plot of
+the forward-in-time backtest lives here too, beside the other plots (its table is ``backtest.py``'s, which
+imports no matplotlib, so the model card pays for none).
 """
 
 from __future__ import annotations
@@ -309,3 +311,30 @@ def interval_coverage(result: TrainingResult) -> pd.DataFrame:
         "coverage": [*interval["coverage_by_fold"], interval["coverage"]],
         "target": interval["level"],
     }).round(4)
+
+
+def plot_backtest(backtest: pd.DataFrame) -> plt.Figure:
+    """The forward-in-time scores per semester, model beside naive: does the model hold up on the next cohort?
+
+    Args:
+        backtest: what :func:`~studyrec_lib.evaluation.backtest.forward_backtest` returned (a skipped
+            semester's NaN leaves a gap).
+
+    Returns:
+        The figure: RMSE of the final marks left, weighted F1 of the grade right.
+    """
+    figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4))
+    for axis, metric, label in ((left, "rmse", "RMSE of the final marks (lower is better)"),
+                                (right, "f1_weighted", "weighted F1 of the grade (higher is better)")):
+        axis.plot(backtest["semester"], backtest[f"{metric}_model"], marker="o", label="chosen model")
+        axis.plot(backtest["semester"], backtest[f"{metric}_naive"], marker="o", linestyle="--", color="gray",
+                  label="naive")
+        axis.set_xlabel("semester scored (trained on the semesters before it)")
+        axis.set_ylabel(label)
+        axis.set_xticks(backtest["semester"])
+        axis.legend()
+    left.set_title("Final marks")
+    right.set_title("Final grade")
+    figure.suptitle("Forward in time: trained on earlier semesters, scored on the next")
+    figure.tight_layout()
+    return figure

@@ -467,3 +467,15 @@ def test_the_hand_rule_passes_the_gate_when_the_selection_keeps_it(frame, monkey
     assert (trained.regression.chosen, trained.classification.chosen) == ("naive", "naive")
     assert trained.regression.passes_gate and trained.classification.passes_gate
     assert trained.classification.extra["calibration"]["considered"] is False
+
+
+def test_a_grade_classifier_that_learns_from_the_marks_is_recognised_also_when_calibrated(result):
+    from studyrec_lib.modeling.naive_rules import NaiveGradeClassifier
+    from studyrec_lib.modeling.training import takes_marks
+
+    marks_classifier = candidates.classification_candidates(STUDENT_TASK, 100, result.regression.model)
+    assert takes_marks(calibrated_classifier(marks_classifier["grade_from_marks"], result.classes))
+    assert takes_marks(NaiveGradeClassifier(STUDENT_TASK))
+    assert not takes_marks(DummyClassifier())
+    assert not takes_marks(calibrated_classifier(DummyClassifier(), result.classes))
+    assert not takes_marks(result.regression.model)
