@@ -23,7 +23,7 @@ def _memorising(estimator):
 
 
 def activate_champion(settings: Settings, result: TrainingResult, data: TrainingData, folder: Path,
-                      memorising: bool, dataset_ids: list[int]) -> str:
+                      memorising: bool, dataset_ids: list[int] | None) -> str:
     """Register and activate a version said to be trained on ``dataset_ids`` only, whose models are either
     1-nearest-neighbour fits of every row of ``data`` (it secretly saw the new rows: no honest challenger
     beats it there) or constants (any real model beats it)."""

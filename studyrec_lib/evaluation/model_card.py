@@ -43,7 +43,7 @@ def model_card(result: TrainingResult, training: dict, backtest: pd.DataFrame | 
         "folds grouped by student.",
         f"- Final grade: **{clf.chosen}**, chosen among {list(clf.candidates)} by CV weighted F1.",
         "- `naive` is the teacher's hand rule: final marks scaled from the midterm, and the grade those marks "
-        "imply with the marks already known. Of the candidates within one standard error (of the paired fold "
+        "imply with the marks already known. Of the grade models within one standard error (of the paired fold "
         "differences) of the best, the simplest is chosen, the hand rule first.",
         "",
         "## Cross-validated performance (out-of-fold, grouped by student)",

@@ -215,9 +215,12 @@ def simplest_within_one_standard_error(results: dict[str, CandidateResult], best
 
 
 def best_regressor(results: dict[str, CandidateResult]) -> str:
-    """Lowest CV RMSE (MAE would pick other models on the UCI data: README), or a simpler one within noise."""
-    best = min(results, key=lambda name: results[name].mean("rmse"))
-    return simplest_within_one_standard_error(results, best, "rmse", higher_is_better=False)
+    """Lowest CV RMSE (MAE would pick other models on the UCI data: README).
+
+    Not the one-standard-error rule: the hand rule competes on RMSE already, and on the full UCI file the
+    rule cost setup B's RMSE 0.05-0.09 marks in the first two runs (1.783, 1.744 against 1.693; README).
+    """
+    return min(results, key=lambda name: results[name].mean("rmse"))
 
 
 def best_classifier(results: dict[str, CandidateResult]) -> str:

@@ -40,8 +40,6 @@ HIGHER_IS_BETTER = {"rmse": False, "f1_weighted": True}
 
 def _champion_keys(dataset_ids: list[int], settings: Settings | None) -> pd.DataFrame:
     """Every finished (student, semester, subject) of the champion's datasets: what it may have trained on."""
-    if not dataset_ids:
-        return pd.DataFrame(columns=list(KEY_COLUMNS))
     marks = ", ".join("?" for _ in dataset_ids)
     return warehouse.query_frame(
         f"SELECT DISTINCT {', '.join(KEY_COLUMNS)} FROM student_performance "
@@ -135,10 +133,12 @@ def _challenger_predictions(task: str, result: TrainingResult, rows: np.ndarray)
     return result.classes[np.argmax(result.classification.best.out_of_fold[rows], axis=1)]
 
 
-def _dataset_ids(version: str, task: str, settings: Settings | None) -> list[int]:
+def _dataset_ids(version: str, task: str, settings: Settings | None) -> list[int] | None:
+    """The datasets ``version`` learned from; None when its registry row does not say (made by hand, or old)."""
     found = warehouse.query_frame("SELECT dataset_ids FROM model_versions WHERE task = ? AND version = ?",
                                   params=[task, version], settings=settings)
-    return [int(i) for i in json.loads(found["dataset_ids"].iloc[0] or "[]")] if len(found) else []
+    ids = json.loads(found["dataset_ids"].iloc[0] or "null") if len(found) else None
+    return [int(i) for i in ids] if ids else None
 
 
 def challenge(result: TrainingResult, settings: Settings | None = None) -> dict[str, dict]:
@@ -159,7 +159,12 @@ def challenge(result: TrainingResult, settings: Settings | None = None) -> dict[
     outcome = {}
     for task, active in active_versions(settings).items():
         version = active["version"]
-        rows = unseen_rows(result.frame, _champion_keys(_dataset_ids(version, task, settings), settings))
+        dataset_ids = _dataset_ids(version, task, settings)
+        if dataset_ids is None:
+            outcome[task] = _no_fair_comparison(
+                task, f"active version {version} does not record the datasets it learned from", version)
+            continue
+        rows = unseen_rows(result.frame, _champion_keys(dataset_ids, settings))
         students = result.frame[task_def.group_column].astype(str).to_numpy()[rows]
         if len(rows) < MIN_NEW_ROWS or len(np.unique(students)) < MIN_NEW_STUDENTS:
             outcome[task] = _no_fair_comparison(

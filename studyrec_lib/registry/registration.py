@@ -177,7 +177,14 @@ def registered_table(training: dict) -> pd.DataFrame:
 
 
 def challenge_sentences(training: dict) -> str:
-    """Each task's comparison with the active version in words, as a Markdown list (why it may be activated)."""
+    """Each task's comparison with the active version in words: why its new version may be activated or not.
+
+    Args:
+        training: the summary :func:`register_training` returned.
+
+    Returns:
+        A Markdown list, one sentence per task (empty when no comparison was made).
+    """
     return "\n".join(f"- {gate['challenge']['reason']}" for gate in training["quality_gate"].values()
                      if gate.get("challenge"))
 

@@ -130,3 +130,11 @@ def test_without_new_rows_or_an_active_version_the_gate_alone_decides(two_upload
     assert found["classification"]["verdict"] == "no_fair_comparison" and found["classification"]["activate"]
     assert f"0 finished rows of 0 students that active version {version} never trained on" in (
         found["classification"]["reason"])
+
+
+def test_an_active_version_that_does_not_record_its_datasets_is_no_fair_comparison(two_uploads, tmp_path):
+    settings, data, result, root = two_uploads
+    version = activate_champion(settings, result, data, root / "unrecorded", memorising=True, dataset_ids=None)
+    found = champion.challenge(result, settings)
+    assert found["regression"]["verdict"] == "no_fair_comparison" and found["regression"]["activate"]
+    assert f"active version {version} does not record the datasets it learned from" in found["regression"]["reason"]

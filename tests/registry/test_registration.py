@@ -85,6 +85,7 @@ def test_registered_versions_are_inactive_with_their_metrics(trained, registered
 def test_every_registry_column_is_stored_as_the_entries_give_it(trained, registered, entries):
     """Read back from the warehouse: a column dropped from the INSERT, or not JSON round-tripped, fails here."""
     summary, _, module_settings = registered
+    entries = registration.entries(*trained, summary["quality_gate"])  # as registered: with the challenge
     with warehouse.connect(module_settings, read_only=True) as con:
         stored = con.execute("SELECT * FROM model_versions").fetchdf().set_index("task")
     json_columns = ("hyperparameters", "metrics", "cv_scores", "imbalance", "feature_baseline", "quality_gate",
