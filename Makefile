@@ -52,6 +52,7 @@ bench: $(STAMP) browser
 	$(PY) benchmarks/bench_console.py
 	$(PY) benchmarks/bench_monitor.py
 	$(PY) benchmarks/real_uci.py --data ../shared/data/real/uci-student-por.csv --repeats 2
+	$(PY) benchmarks/bench_small_cohorts.py --data ../shared/data/real/uci-student-por.csv
 
 bench-real: $(STAMP)
 	$(PY) benchmarks/real_uci.py --data ../shared/data/real/uci-student-por.csv
