@@ -100,7 +100,7 @@ def test_pipeline_ingests_trains_evaluates_and_activates(settings, tmp_path):
     assert summary["cv_accuracy"] == grade_metrics["cv_accuracy"] > 1 / 9
     index = (settings.runs_dir / "index.html").read_text()
     assert summary["run_id"] in index and "03_evaluate.html" in index and "at_risk.xlsx" in index
-    assert f"cv_accuracy: {summary['cv_accuracy']:.4g}" in index
+    assert f"grade agreement {summary['cv_f1_weighted']:.2f} (CV weighted F1)" in index
 
     # A later run that fails changes nothing that is active.
     empty = tmp_path / "empty.csv"
