@@ -318,6 +318,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     os.environ[ENV_WAREHOUSE], os.environ[ENV_RUNS] = str(settings.warehouse), str(settings.runs_dir)
     if args.request_timeout is not None:
         os.environ[ENV_REQUEST_TIMEOUT] = str(args.request_timeout)
+    # uvicorn says nothing at log level warning: this line tells whoever started it where to look
+    base = f"http://{f'[{args.host}]' if ':' in args.host else args.host}:{args.port}"
+    print(f"StudyRec API: {base}/ (docs: {base}/docs, {base}/redoc)", flush=True)
     uvicorn.run("studyrec_lib.web.api:create_app", factory=True, host=args.host, port=args.port,
                 workers=args.workers, log_level="warning", access_log=False,
                 **uvicorn_limits(args.max_connections))

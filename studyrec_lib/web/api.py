@@ -10,6 +10,7 @@ holds it, see ``WeakSubjectsCache``). Whatever may wait on a file or the warehou
 pool, so the event loop keeps answering. Error bodies carry plain messages; details go to the server log.
 The request model and its OpenAPI descriptions are built from ``core.schema``, and a 400 for a field names
 the broken rule in the schema's words (:func:`field_rule`), the words of ingest's report and of the app.
+Its docs, ``/docs`` and ``/redoc``, need nothing beyond this server (``api_docs``).
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ from studyrec_lib.serving.student_history import WeakSubjectsCache
 from studyrec_lib.serving.study_plan import current_resources
 from studyrec_lib.web.api_callers import Caller, HubAccounts, is_service_token
 from studyrec_lib.web.api_config import BUSY_RETRY_S, HUB_USER_HEADER, NO_ACTIVE_MODEL, READ_WAIT_S, ApiConfig
+from studyrec_lib.web.api_docs import add_offline_docs
 from studyrec_lib.web.api_errors import error_response, retry_after_header
 from studyrec_lib.web.api_student import student_routes
 from studyrec_lib.web.http_server import MAX_HEAD_BYTES
@@ -266,7 +268,9 @@ def create_app(settings: Settings | None = None, config: ApiConfig | None = None
         state["spool"].close()
 
     app = FastAPI(title="StudyRec API", version="1", lifespan=lifespan, debug=config.debug,
-                  description="Predicted final marks, grade probabilities, weak subjects and study plans.")
+                  description="Predicted final marks, grade probabilities, weak subjects and study plans.",
+                  docs_url=None, redoc_url=None)  # served from local copies instead: add_offline_docs
+    add_offline_docs(app)
 
     app.add_middleware(RequestLimits, max_body_bytes=config.max_body_bytes)
 
