@@ -51,11 +51,11 @@ bench: $(STAMP) browser
 	$(PY) benchmarks/bench_hub.py
 	$(PY) benchmarks/bench_console.py
 	$(PY) benchmarks/bench_monitor.py
-	$(PY) benchmarks/real_uci.py --data ../shared/data/real/uci-student-por.csv --repeats 2
-	$(PY) benchmarks/bench_small_cohorts.py --data ../shared/data/real/uci-student-por.csv
+	$(PY) benchmarks/real_uci.py --data data/real/uci-student-por.csv --repeats 2
+	$(PY) benchmarks/bench_small_cohorts.py --data data/real/uci-student-por.csv
 
 bench-real: $(STAMP)
-	$(PY) benchmarks/real_uci.py --data ../shared/data/real/uci-student-por.csv
+	$(PY) benchmarks/real_uci.py --data data/real/uci-student-por.csv
 
 api: $(STAMP)
 	$(VENV)/bin/studyrec serve --host 127.0.0.1 --port 8000
