@@ -3,8 +3,10 @@
 What ``notebooks/04_monitor.ipynb`` calls: :func:`drift_section` (recent rows against the active model's
 baseline), :func:`feedback_report` (logged predictions against the outcomes uploaded later), :func:`decide`
 and :func:`write_summary` (the decision the job reads back: the job, not the notebook, starts a retrain),
-:func:`history` (the trend over past runs) and the report's plots and Markdown. The teachers' console reads
-:func:`current_at_risk`: the open rows now, scored with the active models (loaded on first use: scikit-learn).
+:func:`history` (the trend over past runs), the report's plots and tables (loaded on first use: matplotlib)
+and its words (:func:`summary_markdown`: what was checked, found and decided, on top of the report). The
+teachers' console reads :func:`current_at_risk`: the open rows now, scored with the active models (loaded on
+first use: scikit-learn).
 """
 
 from typing import TYPE_CHECKING
@@ -15,16 +17,17 @@ from studyrec_lib.monitoring.drift import DEFAULT_ALPHA, DriftError, DriftReport
 from studyrec_lib.monitoring.feedback import compute_feedback, feedback_overview, feedback_report, load_feedback_pairs
 from studyrec_lib.monitoring.history import history
 from studyrec_lib.monitoring.recent import active_baseline, current_rows, drift_section, invalid_share
+from studyrec_lib.monitoring.text import (
+    data_quality_markdown,
+    decision_markdown,
+    drift_markdown,
+    feedback_markdown,
+    summary_markdown,
+)
 
 if TYPE_CHECKING:  # the report's plots load matplotlib, the at-risk list scikit-learn: imported on first use
     from studyrec_lib.monitoring.at_risk_now import current_at_risk
-    from studyrec_lib.monitoring.report import (
-        decision_markdown,
-        drift_markdown,
-        per_subject_table,
-        plot_distributions,
-        plot_trend,
-    )
+    from studyrec_lib.monitoring.report import drift_table, per_subject_table, plot_distributions, plot_trend
 
 __getattr__ = lazy_attributes(__name__)
 
@@ -38,10 +41,13 @@ __all__ = [
     "compute_feedback",
     "current_at_risk",
     "current_rows",
+    "data_quality_markdown",
     "decide",
     "decision_markdown",
     "drift_markdown",
     "drift_section",
+    "drift_table",
+    "feedback_markdown",
     "feedback_overview",
     "feedback_report",
     "history",
@@ -50,5 +56,6 @@ __all__ = [
     "per_subject_table",
     "plot_distributions",
     "plot_trend",
+    "summary_markdown",
     "write_summary",
 ]

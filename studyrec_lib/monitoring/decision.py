@@ -34,7 +34,7 @@ def decide(drift: DriftReport | None, feedback: dict | None, auto_retrain: bool)
         else:
             reasons.append(f"no drift beyond the threshold {drift.threshold:g} (score {drift.score:.2f})")
     if feedback is not None:
-        reasons.append(f"feedback {feedback['status']}" + (": " + "; ".join(feedback["alerts"])
+        reasons.append(f"feedback {feedback['status'].replace('_', ' ')}" + (": " + "; ".join(feedback["alerts"])
                                                           if feedback.get("alerts") else ""))
     retrain = bool(auto_retrain and drift is not None and drift.status == "drift")
     if retrain:

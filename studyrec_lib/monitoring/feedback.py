@@ -152,14 +152,15 @@ def compute_feedback(pairs: pd.DataFrame, min_samples: int = defaults.FEEDBACK_M
 
     Returns:
         Status, overall scores, at-risk precision and recall, Brier score, per-subject and per-source scores,
-        alerts in words and the thresholds used.
+        alerts in words, the figures that alerted (``alerting``: ``mae``, ``grade_accuracy``) and the
+        thresholds used.
     """
     pairs = pairs if len(pairs) else pd.DataFrame(columns=list(PAIR_COLUMNS))
     overall = _scores(pairs)
     brier, brier_samples = _brier(pairs)
     precision, recall = _fail_signal(pairs)
     n = overall["samples"]
-    alerts = []
+    alerts, alerting = [], []
     if n < min_samples:
         status = "insufficient_samples"
         alerts.append(f"only {n} predictions have a known outcome (at least {min_samples} needed): "
@@ -167,14 +168,17 @@ def compute_feedback(pairs: pd.DataFrame, min_samples: int = defaults.FEEDBACK_M
     else:
         mae, accuracy = overall["mae"], overall["grade_accuracy"]
         if mae is not None and mae >= mae_alert:
-            alerts.append(f"MAE of final marks is {mae:g}, at or above the alert level {mae_alert:g}.")
+            alerting.append("mae")
+            alerts.append(f"MAE of final marks is {mae:.2f}, at or above the alert level {mae_alert:g}.")
         if accuracy is not None and accuracy <= accuracy_alert:
-            alerts.append(f"grade accuracy is {accuracy:g}, at or below the alert level {accuracy_alert:g}.")
+            alerting.append("grade_accuracy")
+            alerts.append(f"grade accuracy is {accuracy:.2f}, at or below the alert level {accuracy_alert:g}.")
         status = "warning" if alerts else "ok"
     return {
         "status": status, **overall, "min_samples": min_samples,
         "fail_precision": precision, "fail_recall": recall, "brier": brier, "brier_samples": brier_samples,
         "per_subject": _grouped(pairs, "subject"), "per_source": _grouped(pairs, "source"), "alerts": alerts,
+        "alerting": alerting,
         "thresholds": {"min_samples": min_samples, "mae_alert": mae_alert, "accuracy_alert": accuracy_alert,
                        "risk_probability": RISK_PROBABILITY},
     }

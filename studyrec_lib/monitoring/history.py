@@ -11,15 +11,16 @@ from studyrec_lib.core import run_files, warehouse
 from studyrec_lib.core.clock import utc_now
 from studyrec_lib.core.config import Settings
 
-TREND_COLUMNS = ("run_id", "started_at", "drift_score", "drift_status", "feedback_mae", "feedback_accuracy",
-                 "feedback_status")
+TREND_COLUMNS = ("run_id", "started_at", "drift_score", "drift_threshold", "drift_status", "feedback_mae",
+                 "feedback_accuracy", "feedback_status")
 
 
 def _trend_row(run_id: str, started_at: object, summary: dict) -> dict:
     drift, feedback = summary.get("drift") or {}, summary.get("feedback") or {}
     return {"run_id": run_id, "started_at": started_at, "drift_score": drift.get("score"),
-            "drift_status": drift.get("status"), "feedback_mae": feedback.get("mae"),
-            "feedback_accuracy": feedback.get("grade_accuracy"), "feedback_status": feedback.get("status")}
+            "drift_threshold": drift.get("threshold"), "drift_status": drift.get("status"),
+            "feedback_mae": feedback.get("mae"), "feedback_accuracy": feedback.get("grade_accuracy"),
+            "feedback_status": feedback.get("status")}
 
 
 def history(settings: Settings, current: tuple[str | None, dict] | None = None, limit: int = 50) -> pd.DataFrame:
@@ -31,7 +32,8 @@ def history(settings: Settings, current: tuple[str | None, dict] | None = None, 
         limit: how many of the newest succeeded runs to show.
 
     Returns:
-        One row per run: id, start (UTC), drift score and status, feedback MAE, grade accuracy and status.
+        One row per run: id, start (UTC), drift score, threshold and status, feedback MAE, grade accuracy
+        and status.
     """
     runs = warehouse.query_frame(
         "SELECT run_id, started_at, folder FROM runs WHERE kind IN ('monitor', 'feedback') "

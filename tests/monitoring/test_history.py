@@ -17,7 +17,7 @@ def _record(settings, run_id, kind, status, started, summary=None):
 
 
 def test_history_lists_succeeded_monitoring_runs_oldest_first_then_this_one(settings):
-    drifted = {"drift": {"score": 0.8, "status": "drift"}, "feedback": None}
+    drifted = {"drift": {"score": 0.8, "status": "drift", "threshold": 0.35}, "feedback": None}
     checked = {"feedback": {"mae": 4.2, "grade_accuracy": 0.61, "status": "ok"}}
     _record(settings, "b-monitor", "monitor", "succeeded", "2024-05-02 00:00:00", drifted)
     _record(settings, "a-feedback", "feedback", "succeeded", "2024-05-01 00:00:00", checked)
@@ -28,6 +28,7 @@ def test_history_lists_succeeded_monitoring_runs_oldest_first_then_this_one(sett
     assert list(trend.columns) == list(TREND_COLUMNS)
     assert trend["run_id"].tolist() == ["a-feedback", "b-monitor", "this run"]
     assert trend["drift_score"].tolist()[1:] == [0.8, 0.1] and trend["feedback_mae"].tolist()[0] == 4.2
+    assert trend["drift_threshold"].tolist()[1] == 0.35  # the trend plots each run's own threshold
     assert trend["feedback_status"].iloc[0] == "ok" and trend["feedback_status"].isna().tolist() == [False, True, True]
     assert history(settings, limit=1)["run_id"].tolist() == []  # the newest succeeded run lost its monitor.json
 

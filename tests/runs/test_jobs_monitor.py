@@ -1,12 +1,19 @@
 """Monitoring jobs end to end: real warehouse, real papermill runs of 04_monitor, real retraining runs.
 
-04_monitor judges and decides; the job (runs.jobs.run_monitor) starts the retrain it decided on.
+04_monitor judges and decides; the job (runs.jobs.run_monitor) starts the retrain it decided on. Each run's
+report is read as a person reads it: each plot once, no dict or bare None, the summary cell tagged ``summary``.
 """
 
+import html
 import json
 import os
+import re
+import struct
 import subprocess
 from pathlib import Path
+
+import nbformat
+from playwright.sync_api import expect, sync_playwright
 
 from studyrec_lib import registry
 from studyrec_lib.core.config import PROJECT_ROOT, load_settings
@@ -17,8 +24,62 @@ from studyrec_lib.monitoring.recent import active_baseline
 from studyrec_lib.runs.jobs import run_monitor
 from tests.monitoring.trained_warehouse import runs_table as _runs
 from tests.monitoring.trained_warehouse import upload as _upload
+from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS
 
 MONITOR = {"lookback_days": 30, "min_samples": 50, "drift_threshold": 0.35, "auto_retrain": True}
+SUMMARY_HEADING = "Summary of this monitoring run"
+SCREENSHOT = PROJECT_ROOT / "test-artifacts" / "monitor_report.png"
+
+
+def _shown(output: nbformat.NotebookNode) -> str:
+    """What an output shows in the report: its Markdown or HTML, else its text (a figure's is its image)."""
+    data = output.get("data", {})
+    if any(mime.startswith("image/") for mime in data):
+        return ""
+    return data.get("text/markdown") or data.get("text/html") or data.get("text/plain", "")
+
+
+def read_report(folder: Path, images: int) -> str:
+    """Check the run's HTML report and executed notebook as a person reads them; the summary cell's Markdown.
+
+    ``images``: how many plots the report must show, each once (a figure the inline backend also showed
+    came twice).
+    """
+    page = html.unescape((folder / "04_monitor.html").read_text(encoding="utf-8"))
+    assert page.count("<img") == images
+    assert "{'" not in page  # no dict printed as it is
+    assert page.count(SUMMARY_HEADING) == 1
+    notebook = nbformat.read(folder / "04_monitor.ipynb", as_version=4)
+    shown = [_shown(output) for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs
+             if output.output_type in ("execute_result", "display_data")]
+    assert [text for text in shown if re.search(r"\bNone\b|\bNaN\b|\bnan\b", text)] == []
+    summary = [cell for cell in notebook.cells if "summary" in cell.metadata.get("tags", [])]
+    assert len(summary) == 1 and len(summary[0].outputs) == 1  # the export moves this cell to the top
+    text = summary[0].outputs[0]["data"]["text/markdown"]
+    assert text.startswith(f"## {SUMMARY_HEADING}")
+    for point in ("What was checked", "What was found", "What was decided", "What changed"):
+        assert f"- **{point}**: " in text
+    return text
+
+
+def screenshot(report: Path, path: Path) -> tuple[int, int]:
+    """The report in Debian's Chromium: every plot decoded, the summary shown; saved whole as a PNG (width, height)."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(report.as_uri())
+            expect(page.get_by_role("heading", name=SUMMARY_HEADING)).to_be_visible()
+            widths = page.locator("img").evaluate_all("images => images.map(image => image.naturalWidth)")
+            assert len(widths) == 2 and min(widths) > 0
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.unlink(missing_ok=True)
+            page.screenshot(path=str(path), full_page=True)
+        finally:
+            browser.close()
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
+    return struct.unpack(">II", data[16:24])
 
 
 def test_unshifted_data_raises_no_alert_and_retrains_nothing(monitored, tmp_path):
@@ -34,6 +95,11 @@ def test_unshifted_data_raises_no_alert_and_retrains_nothing(monitored, tmp_path
     folder = settings.runs_dir / summary["run_id"]
     assert (folder / "04_monitor.html").is_file() and (folder / "monitor.json").is_file()
     assert json.loads((folder / "monitor.json").read_text())["drift"]["model_version"] == versions["regression"]
+    summary_text = read_report(folder, images=2)  # the distributions and the trend
+    assert "- **What was checked**: drift: 240 rows of the last 30 days (240 uploaded, none from prediction " \
+           f"requests) against the active model {versions['regression']}" in summary_text
+    assert "- **What was decided**: no retrain: no feature drifted beyond the threshold." in summary_text
+    assert "- **What changed**: nothing to compare with: this is the first monitoring run." in summary_text
 
 
 def test_too_few_rows_are_insufficient_samples_and_nothing_is_retrained(monitored, tmp_path):
@@ -44,6 +110,8 @@ def test_too_few_rows_are_insufficient_samples_and_nothing_is_retrained(monitore
     assert summary["drift"]["status"] == "insufficient_samples" and summary["drift"]["samples"] == 48
     assert "insufficient samples" in summary["decision"]["reasons"][0]
     assert summary["decision"]["retrain"] is False
+    summary_text = read_report(settings.runs_dir / summary["run_id"], images=1)  # no distributions: the trend only
+    assert "Too few rows to judge drift (48, at least 50 needed)" in summary_text
     assert set(_runs(settings)["kind"]) == {"monitor"}
     assert {t: r["version"] for t, r in registry.active_versions(settings).items()} == versions
 
@@ -77,6 +145,13 @@ def test_shifted_data_with_auto_retrain_trains_links_and_activates_past_the_gate
     assert _project_runs() == project_runs and not decoy.exists()
     monitor_json = json.loads((settings.runs_dir / summary["run_id"] / "monitor.json").read_text())
     assert monitor_json["decision"]["retrain_run"]["run_id"] == retrain["run_id"]
+    report = settings.runs_dir / summary["run_id"] / "04_monitor.html"
+    summary_text = read_report(report.parent, images=2)
+    assert summary_text.splitlines()[2].endswith(": a retrain will be started.**")
+    assert f"Drift score (largest standardised shift) {drift['score']:.2f} training SDs, threshold 0.35" in summary_text
+    assert "- **What was decided**: retrain: the monitoring job starts a training run after this report" in summary_text
+    width, height = screenshot(report, SCREENSHOT)
+    assert width == 1280 and height > 2000  # the whole report, not one screen
     runs = _runs(settings).set_index("run_id")
     assert runs.loc[retrain["run_id"], "kind"] == "train"
     assert runs.loc[retrain["run_id"], "parent_run_id"] == summary["run_id"]  # linked to the monitor run
@@ -102,6 +177,8 @@ def test_shifted_data_with_auto_retrain_trains_links_and_activates_past_the_gate
     # The next run does not see the same drift again: the new model learned from that upload.
     again = run_monitor(settings, progress=False, **MONITOR)
     assert again["drift"]["status"] == "insufficient_samples" and again["drift"]["samples"] == 0
+    assert f"drift score {drift['score']:.2f} (drift) → 0.00 (too few to judge)" in read_report(
+        settings.runs_dir / again["run_id"], images=1)
     assert again["decision"]["retrain"] is False
     assert (_runs(settings)["kind"] == "train").sum() == 1
 
@@ -126,3 +203,6 @@ def test_cron_example_runs_the_feedback_job(monitored):
     assert summary["feedback"]["status"] == "insufficient_samples" and summary["feedback"]["samples"] == 0
     runs = _runs(settings)
     assert runs["kind"].tolist() == ["feedback"] and runs["status"].tolist() == ["succeeded"]
+    summary_text = read_report(Path(summary["report"]).parent, images=1)  # no drift parts: the trend only
+    assert "drift" not in summary_text.split("What was decided")[0].lower()
+    assert "no retrain: only drift starts a retrain, and this run checked the predictions only." in summary_text
