@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from studyrec_lib.demo import example as example_data
+from tests.reports import assert_reviewer_html, visible_text
 
 STUDYREC = [sys.executable, "-m", "studyrec_lib.cli"]
 
@@ -73,6 +74,17 @@ def test_train_activates_and_a_version_activated_by_hand_is_pinned_until_replace
     v1 = max(version for _, version in _active(settings) | {("", v0)})
     assert v1 > v0
     assert _active(settings) == {("regression", v0), ("classification", v1)}  # only the unpinned task moved
+    report = Path(again.stdout.strip().splitlines()[-1].removeprefix("report: "))
+    for html in (report.read_text(), (report.parent / "02_train.html").read_text()):  # the second training's
+        assert_reviewer_html(html)
+        text = visible_text(html)
+        assert f"measure this training active version {v0} difference naive baseline difference" in text
+        assert f"Final marks (version {v1}): held back: a person pinned version {v0}" in text
+        assert f"Final grade (version {v1}): will be activated when this run succeeds" in text
+        changed = text.split(f"What changed since active version {v0}.", 1)[1]
+        assert changed.startswith(" Data: 288 → 288 rows; the same datasets. Final marks model: ")
+        assert "typical error of the final mark (CV RMSE): " in changed
+        assert "grade agreement (CV weighted F1): " in changed
 
     by_hand = _run(["activate", "--model-version", v1, "--task", "regression", "--json"], settings)
     assert by_hand.returncode == 0

@@ -19,6 +19,7 @@ from studyrec_lib.core import run_files
 from studyrec_lib.core.config import Settings
 from studyrec_lib.core.errors import StudyRecError
 from studyrec_lib.core.files import file_sha256
+from studyrec_lib.core.metric_words import metric_words
 
 MAX_DOWNLOAD_BYTES = 25 * 1024 * 1024  # larger artifacts: their path and sha256 only (an analyst copies them)
 OCTET_STREAM = "application/octet-stream"
@@ -38,9 +39,9 @@ def versions_table(settings: Settings) -> pd.DataFrame:
         active = [task for task in registry.TASKS if bool(row.get(("active", task), False))]
         rows.append({"version": version, "active": " and ".join(active) if active else "",
                      "final-marks model": row.get(("algorithm", "regression")),
-                     "typical error of the final mark (CV RMSE)": row.get(("cv_rmse", "regression")),
+                     metric_words("cv_rmse"): row.get(("cv_rmse", "regression")),
                      "grade model": row.get(("algorithm", "classification")),
-                     "grade agreement (CV weighted F1)": row.get(("cv_f1_weighted", "classification")),
+                     metric_words("cv_f1_weighted"): row.get(("cv_f1_weighted", "classification")),
                      "run": run_id})
     return pd.DataFrame(rows)
 

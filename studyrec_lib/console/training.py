@@ -20,11 +20,10 @@ import pandas as pd
 from studyrec_lib import registry
 from studyrec_lib.console.widgets_html import message_html, table_html
 from studyrec_lib.core.config import Settings
+from studyrec_lib.core.metric_words import metric_words
 from studyrec_lib.runs import TRAIN_STEPS, RetrainBusy, retrain_lock, run_train
 
 TICK_S = 1.0
-METRIC_WORDS = {"cv_rmse": "typical error of the final mark (CV RMSE, lower is better)",
-                "cv_f1_weighted": "grade agreement (CV weighted F1, higher is better)"}
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +115,7 @@ def outcome_html(summary: dict, before: dict, settings: Settings) -> str:
                           if previous else None)
         rows.append({"task": "final marks" if task == "regression" else "final grade",
                      "chosen model": summary["chosen"].get(task, ""),
-                     "measure": METRIC_WORDS.get(gate["metric"], gate["metric"]),
+                     "measure": metric_words(gate["metric"], direction=True),
                      "new version": gate["model"], "active before": previous_value,
                      "naive baseline": gate["naive"],
                      "beats the baseline": "yes" if gate["passed"] else "no"})

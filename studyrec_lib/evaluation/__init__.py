@@ -1,4 +1,5 @@
-"""Evaluation: 03_evaluate's tables and plots, the forward-in-time backtest, the at-risk students, the model card.
+"""Evaluation: 03_evaluate's tables and plots, the forward-in-time backtest, the at-risk students, the model card,
+and the summary at the top of the training reports.
 
 Every module loads scikit-learn, and the tables matplotlib and seaborn: each name is imported on first use
 (``core.lazy``), so a caller of the at-risk list (the teachers' console) pays for no plotting.
@@ -17,9 +18,12 @@ if TYPE_CHECKING:  # imported on first use (core.lazy)
         find_at_risk,
         teacher_table,
     )
+    from studyrec_lib.evaluation.at_risk_view import at_risk_html
     from studyrec_lib.evaluation.backtest import forward_backtest
     from studyrec_lib.evaluation.model_card import write_model_card
+    from studyrec_lib.evaluation.summary import training_summary
     from studyrec_lib.evaluation.tables import (
+        backtest_table,
         brier_per_grade,
         classification_metrics,
         classification_report_frame,
@@ -43,6 +47,8 @@ __all__ = [
     "MEDIA_TYPES",
     "TEACHER_HEADERS",
     "at_risk_download",
+    "at_risk_html",
+    "backtest_table",
     "brier_per_grade",
     "classification_metrics",
     "classification_report_frame",
@@ -62,5 +68,6 @@ __all__ = [
     "plot_reliability",
     "regression_metrics",
     "teacher_table",
+    "training_summary",
     "write_model_card",
 ]

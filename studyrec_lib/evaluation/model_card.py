@@ -8,6 +8,7 @@ import pandas as pd
 
 from studyrec_lib.core import run_files
 from studyrec_lib.evaluation.backtest import forward_backtest
+from studyrec_lib.evaluation.calibration_words import calibration_words
 from studyrec_lib.modeling.training import TrainingResult
 
 
@@ -55,10 +56,7 @@ def model_card(result: TrainingResult, training: dict, backtest: pd.DataFrame | 
         f"Brier (macro) {clf.best.mean('brier_macro'):.4f} (naive {clf.candidates['naive'].mean('brier_macro'):.4f}).",
         f"- {int(interval['level'] * 100)}% prediction interval: ± {interval['half_width']:.2f} marks, measured "
         f"coverage {interval['coverage']:.3f}.",
-        f"- Calibration: {calibration.get('method', 'no')} calibration "
-        f"{'applied' if calibration.get('applied') else 'not applied'}"
-        + (f" (CV Brier {calibration['brier_before']:.4f} -> {calibration['brier_after']:.4f})."
-           if "brier_before" in calibration else "."),
+        f"- Calibration: {calibration_words(calibration)}.",
         f"- Grade/marks coherence: the most probable grade differs from the grade of the predicted total in "
         f"{result.coherence['disagreement_rate']:.1%} of rows.",
         f"- Quality gate (beat the naive baseline): marks {'passed' if gate['regression']['passed'] else 'FAILED'}, "

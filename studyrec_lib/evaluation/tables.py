@@ -11,11 +11,16 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from pandas.io.formats.style import Styler
 from sklearn.inspection import permutation_importance
 from sklearn.metrics import classification_report, confusion_matrix
 
 from studyrec_lib.core import metrics
-from studyrec_lib.modeling.training import TaskResult, TrainingResult
+from studyrec_lib.core.metric_words import metric_words
+from studyrec_lib.evaluation.candidates import compared_candidates
+from studyrec_lib.ingest.report import full_text
+from studyrec_lib.modeling.candidates import NAIVE
+from studyrec_lib.modeling.training import CandidateResult, TaskResult, TrainingResult
 
 RELIABILITY_BINS = 10
 
@@ -34,79 +39,104 @@ def _predicted_grades(result: TrainingResult) -> np.ndarray:
     return result.classes[np.argmax(result.classification.best.out_of_fold, axis=1)]
 
 
+def _mean_std(candidate: CandidateResult, metric: str) -> str:
+    return f"{candidate.mean(metric):.3f} ± {candidate.std(metric):.3f}"
+
+
+def _model_and_naive(task_result: TaskResult, rows: dict[str, tuple[str, str]]) -> pd.DataFrame:
+    """A table of the chosen model beside the naive baseline, one row per measure (in words)."""
+    rows = {"model": (task_result.chosen, NAIVE), **rows}
+    return pd.DataFrame(rows.values(), index=pd.Index(list(rows), name="measure"),
+                        columns=["chosen model", "naive baseline"])
+
+
 def regression_metrics(result: TrainingResult) -> pd.DataFrame:
-    """The chosen marks model's out-of-fold scores beside its CV spread and the naive baseline.
+    """The chosen marks model's cross-validated figures beside the naive baseline's, in words.
 
     Args:
         result: the training result (out-of-fold predictions of every candidate, grouped by student).
 
     Returns:
-        A one-column table (``value``) indexed by metric: RMSE, MAE, R², CV mean and std, naive RMSE, interval.
+        One row per measure (:func:`~studyrec_lib.core.metric_words.metric_words`: words, technical name in
+        brackets), the model's name first; columns ``chosen model`` and ``naive baseline``: CV mean ± std over
+        folds (3 decimals), the interval and its coverage for the model alone.
     """
-    marks, _ = _truth(result)
-    reg = result.regression
-    rows = {
-        "model": reg.chosen,
-        **{k: round(v, 4) for k, v in metrics.regression_scores(marks, reg.best.out_of_fold).items()},
-        "cv_rmse_mean": round(reg.best.mean("rmse"), 4), "cv_rmse_std": round(reg.best.std("rmse"), 4),
-        "naive_cv_rmse": round(reg.candidates["naive"].mean("rmse"), 4),
-        f"interval_{int(result.interval['level'] * 100)}%_half_width": round(result.interval["half_width"], 3),
-        "interval_coverage": round(result.interval["coverage"], 4),
-    }
-    return pd.DataFrame({"value": list(rows.values())}, index=list(rows))
+    reg, interval = result.regression, result.interval
+    rows = {metric_words(f"cv_{metric}"): (_mean_std(reg.best, metric), _mean_std(reg.candidates[NAIVE], metric))
+            for metric in ("rmse", "mae", "r2")}
+    rows[metric_words("interval_half_width")] = (f"± {interval['half_width']:.2f} marks", "")
+    rows[metric_words("interval_coverage")] = (f"{interval['coverage']:.1%} (target {interval['level']:.0%})", "")
+    return _model_and_naive(reg, rows)
 
 
 def classification_metrics(result: TrainingResult) -> pd.DataFrame:
-    """The chosen grade model's out-of-fold scores, calibration and agreement with the marks model.
+    """The chosen grade model's cross-validated figures beside the naive baseline's, in words.
 
     Args:
         result: the training result (out-of-fold predictions of every candidate, grouped by student).
 
     Returns:
-        A one-column table (``value``) indexed by metric.
+        One row per measure in words, the model's name first; columns ``chosen model`` and ``naive baseline``:
+        CV mean ± std (3 decimals), the calibration error, how often the grade disagrees with the predicted
+        marks, and whether calibration was applied.
     """
     _, grades = _truth(result)
     clf = result.classification
-    proba = clf.best.out_of_fold
-    scores = metrics.classification_scores(grades, proba, result.classes)
-    naive = clf.candidates["naive"]
-    rows = {
-        "model": clf.chosen,
-        **{k: round(v, 4) for k, v in scores.items()},
-        "ece": round(metrics.expected_calibration_error(grades, proba, result.classes), 4),
-        "naive_brier_macro": round(naive.mean("brier_macro"), 4),
-        "naive_accuracy": round(naive.mean("accuracy"), 4),
-        "grade_vs_marks_disagreement": round(result.coherence["disagreement_rate"], 4),
-        "calibration_applied": clf.extra.get("calibration", {}).get("applied"),
-    }
-    return pd.DataFrame({"value": [str(v) for v in rows.values()]}, index=list(rows))
+    chosen, naive = clf.best, clf.candidates[NAIVE]
+    rows = {metric_words(f"cv_{metric}"): (_mean_std(chosen, metric), _mean_std(naive, metric))
+            for metric in chosen.fold_scores}
+    rows[metric_words("ece")] = tuple(
+        f"{metrics.expected_calibration_error(grades, candidate.out_of_fold, result.classes):.3f}"
+        for candidate in (chosen, naive))
+    coherence = result.coherence
+    rows[metric_words("grade_marks_disagreement")] = (f"{coherence['disagreement_rate']:.1%}",
+                                                      f"{coherence['by_candidate'][NAIVE]:.1%}")
+    calibration = clf.extra.get("calibration", {})
+    done = "applied" if calibration.get("applied") else "not applied" if "brier_before" in calibration else "not tried"
+    rows[f"{calibration.get('method', 'no')} calibration (its effect: the summary, the model card)"] = (done, "")
+    return _model_and_naive(clf, rows)
+
+
+def _ranked(task_result: TaskResult) -> list[CandidateResult]:
+    """The candidates best first by the selection metric (the chosen one need not be first: one-SE rule)."""
+    metric, lower_is_better = task_result.selection_metric, task_result.kind == "regression"
+    return sorted(compared_candidates(task_result).values(),
+                  key=lambda candidate: candidate.mean(metric) * (1 if lower_is_better else -1))
 
 
 def cv_comparison(task_result: TaskResult) -> pd.DataFrame:
-    """Every candidate's CV mean and std, best first.
+    """Every candidate once, best first: each metric's CV mean ± std over folds, in words.
 
     Args:
         task_result: ``result.regression`` or ``result.classification``.
 
     Returns:
-        One row per candidate, the chosen one flagged, metrics rounded to 4 places.
+        One row per candidate, indexed by name (a calibrated chosen model replaces the model it calibrated:
+        ``candidates.compared_candidates``): ``chosen`` (yes or empty), one column per metric (3 decimals), fit
+        seconds and fit warnings.
     """
-    return task_result.comparison().round(4)
+    rows = {candidate.name: {"chosen": "yes" if candidate.name == task_result.chosen else "",
+                             **{metric_words(f"cv_{metric}"): _mean_std(candidate, metric)
+                                for metric in candidate.fold_scores},
+                             "fit seconds": round(candidate.seconds, 1), "fit warnings": len(candidate.warnings)}
+            for candidate in _ranked(task_result)}
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("candidate")
 
 
-def fit_warnings_table(result: TrainingResult) -> pd.DataFrame:
+def fit_warnings_table(result: TrainingResult) -> Styler:
     """What the fits warned about (a ConvergenceWarning means that candidate's figures are suspect).
 
     Args:
         result: the training result (out-of-fold predictions of every candidate, grouped by student).
 
     Returns:
-        One row per (task, candidate, warning); empty when no fit warned.
+        One row per (task, candidate, warning), each warning in full; empty when no fit warned (a Styler; the
+        frame is ``.data``).
     """
     rows = [{"task": kind, "candidate": name, "chosen": name == getattr(result, kind).chosen, "warning": text}
             for kind, candidates in result.fit_warnings().items()
             for name, texts in candidates.items() for text in texts]
-    return pd.DataFrame(rows, columns=["task", "candidate", "chosen", "warning"])
+    return full_text(pd.DataFrame(rows, columns=["task", "candidate", "chosen", "warning"]))
 
 
 def plot_cv_comparison(result: TrainingResult) -> plt.Figure:
@@ -116,19 +146,19 @@ def plot_cv_comparison(result: TrainingResult) -> plt.Figure:
         result: the training result (out-of-fold predictions of every candidate, grouped by student).
 
     Returns:
-        The figure (marks left, grade right).
+        The figure (marks left, grade right), one bar per candidate as in :func:`cv_comparison`.
     """
     figure, (left, right) = plt.subplots(1, 2, figsize=(13, 4))
-    for axis, task_result, metric, label in ((left, result.regression, "rmse", "CV RMSE (lower is better)"),
-                                             (right, result.classification, "f1_weighted",
-                                              "CV weighted F1 (higher is better)")):
-        table = task_result.comparison()
-        colours = ["tab:green" if chosen else "tab:gray" for chosen in table["chosen"]]
-        axis.barh(table["candidate"], table[f"{metric}_mean"], xerr=table[f"{metric}_std"], color=colours)
-        axis.set_xlabel(label)
+    for axis, task_result, title in ((left, result.regression, "Final marks"),
+                                     (right, result.classification, "Final grade")):
+        metric = task_result.selection_metric
+        ranked = _ranked(task_result)
+        axis.barh([c.name for c in ranked], [c.mean(metric) for c in ranked], xerr=[c.std(metric) for c in ranked],
+                  color=["tab:green" if c.name == task_result.chosen else "tab:gray" for c in ranked])
+        axis.set_xlabel(metric_words(f"cv_{metric}", direction=True))
+        axis.set_ylabel("candidate")
+        axis.set_title(f"{title}: candidates (chosen in green)")
         axis.invert_yaxis()
-    left.set_title("Final marks: candidates (chosen in green)")
-    right.set_title("Final grade: candidates (chosen in green)")
     figure.tight_layout()
     return figure
 
@@ -160,13 +190,13 @@ def classification_report_frame(result: TrainingResult) -> pd.DataFrame:
         result: the training result (out-of-fold predictions of every candidate, grouped by student).
 
     Returns:
-        One row per grade and average.
+        One row per grade and average (3 decimals; support in rows).
     """
     _, grades = _truth(result)
     order = _grade_order(result)
     report = classification_report(grades, _predicted_grades(result), labels=order, output_dict=True,
                                    zero_division=0)
-    return pd.DataFrame(report).T.round(3)
+    return pd.DataFrame(report).T.round(3).astype({"support": int})
 
 
 def brier_per_grade(result: TrainingResult) -> pd.DataFrame:
@@ -176,12 +206,13 @@ def brier_per_grade(result: TrainingResult) -> pd.DataFrame:
         result: the training result (out-of-fold predictions of every candidate, grouped by student).
 
     Returns:
-        One row per grade present, in grade order.
+        One row per grade present, in grade order: ``chosen model`` and ``naive baseline`` (3 decimals).
     """
     _, grades = _truth(result)
     model = metrics.brier_per_class(grades, result.classification.best.out_of_fold, result.classes)
-    naive = metrics.brier_per_class(grades, result.classification.candidates["naive"].out_of_fold, result.classes)
-    frame = pd.DataFrame({"brier": model, "naive_brier": naive}, index=result.classes).round(4)
+    naive = metrics.brier_per_class(grades, result.classification.candidates[NAIVE].out_of_fold, result.classes)
+    frame = pd.DataFrame({"chosen model": model, "naive baseline": naive},
+                         index=pd.Index(result.classes, name="grade")).round(3)
     return frame.loc[_grade_order(result)]
 
 
@@ -220,13 +251,11 @@ def imbalance_table(result: TrainingResult) -> pd.DataFrame:
         result: the training result (out-of-fold predictions of every candidate, grouped by student).
 
     Returns:
-        One row per grade, in grade order.
+        One row per grade, in grade order: ``share (%)`` (1 decimal) and ``severe (< 5%)``.
     """
-    diagnostics = result.imbalance
-    shares = pd.Series(diagnostics["shares"]).loc[_grade_order(result)]
-    frame = pd.DataFrame({"share": shares.round(4)})
-    frame["severe (< 5%)"] = frame["share"] < metrics.SEVERE_IMBALANCE_SHARE
-    return frame
+    shares = pd.Series(result.imbalance["shares"]).loc[_grade_order(result)]
+    return pd.DataFrame({"share (%)": (shares * 100).round(1),
+                         "severe (< 5%)": shares < metrics.SEVERE_IMBALANCE_SHARE}).rename_axis("grade")
 
 
 def errors_by(result: TrainingResult, column: str) -> pd.DataFrame:
@@ -237,7 +266,7 @@ def errors_by(result: TrainingResult, column: str) -> pd.DataFrame:
         column: ``subject`` or ``semester`` (any column of the training frame).
 
     Returns:
-        Rows, RMSE, MAE and grade accuracy per value of ``column``.
+        Rows, RMSE, MAE and grade accuracy per value of ``column`` (3 decimals), headed in words.
     """
     marks, grades = _truth(result)
     frame = pd.DataFrame({
@@ -249,7 +278,8 @@ def errors_by(result: TrainingResult, column: str) -> pd.DataFrame:
     table = frame.groupby(column).agg(rows=("absolute", "size"), rmse=("squared", "mean"),
                                       mae=("absolute", "mean"), grade_accuracy=("grade_correct", "mean"))
     table["rmse"] = np.sqrt(table["rmse"])
-    return table.round(3)
+    return table.round(3).rename(columns={name: metric_words(name) for name in ("rmse", "mae")}
+                                 | {"grade_accuracy": metric_words("accuracy")})
 
 
 def permutation_importance_frame(result: TrainingResult, repeats: int = 5) -> pd.DataFrame:
@@ -260,21 +290,23 @@ def permutation_importance_frame(result: TrainingResult, repeats: int = 5) -> pd
         repeats: shuffles per feature.
 
     Returns:
-        One row per feature: RMSE increase (marks) and weighted-F1 drop (grade), most important first.
+        One row per feature: the rise in the marks' typical error (RMSE) and the drop in grade agreement
+        (weighted F1), most important first (3 decimals).
     """
     _, test = result.folds[0]
     X = result.frame[result.task.features].iloc[test]
     marks, grades = _truth(result)
     columns = {}
     for label, task_result, y, scoring in (
-        ("final_marks (RMSE increase)", result.regression, marks[test], "neg_root_mean_squared_error"),
-        ("final_grade (weighted F1 drop)", result.classification, grades[test], "f1_weighted"),
+        (f"final marks: rise in the {metric_words('rmse')}", result.regression, marks[test],
+         "neg_root_mean_squared_error"),
+        (f"final grade: drop in {metric_words('f1_weighted')}", result.classification, grades[test], "f1_weighted"),
     ):
         found = permutation_importance(task_result.best.first_fold_model, X, y, scoring=scoring,
                                        n_repeats=repeats, random_state=0)
         columns[label] = found.importances_mean
-    frame = pd.DataFrame(columns, index=result.task.features)
-    return frame.sort_values(next(iter(columns)), ascending=False).round(4)
+    frame = pd.DataFrame(columns, index=pd.Index(result.task.features, name="feature"))
+    return frame.sort_values(next(iter(columns)), ascending=False).round(3)
 
 
 def plot_permutation_importance(importance: pd.DataFrame) -> plt.Figure:
@@ -291,6 +323,8 @@ def plot_permutation_importance(importance: pd.DataFrame) -> plt.Figure:
         ordered = importance[column].sort_values()
         axis.barh(ordered.index, ordered.to_numpy(), color="tab:blue")
         axis.set_title(column)
+        axis.set_xlabel("change when the feature is shuffled (larger: more important)")
+        axis.set_ylabel("feature")
     figure.suptitle("Permutation feature importance (held-out students of fold 1)")
     figure.tight_layout()
     return figure
@@ -303,14 +337,41 @@ def interval_coverage(result: TrainingResult) -> pd.DataFrame:
         result: the training result (out-of-fold predictions of every candidate, grouped by student).
 
     Returns:
-        One row per fold and the mean, beside the target level.
+        One row per fold and the mean: ``coverage (%)`` beside ``target (%)`` (1 decimal).
     """
     interval = result.interval
     return pd.DataFrame({
         "fold": [*range(1, len(interval["coverage_by_fold"]) + 1), "mean"],
-        "coverage": [*interval["coverage_by_fold"], interval["coverage"]],
-        "target": interval["level"],
-    }).round(4)
+        "coverage (%)": [*interval["coverage_by_fold"], interval["coverage"]],
+        "target (%)": interval["level"],
+    }).set_index("fold").mul(100).round(1)
+
+
+def _model_naive(model: float, naive: float) -> str:
+    return "" if pd.isna(model) else f"{model:.3f} ({naive:.3f})"
+
+
+def backtest_table(backtest: pd.DataFrame) -> Styler:
+    """The forward-in-time backtest for reading: each figure beside the naive one's, every note in full.
+
+    Args:
+        backtest: what :func:`~studyrec_lib.evaluation.backtest.forward_backtest` returned.
+
+    Returns:
+        One row per semester scored: rows trained on and scored, students, then "model (naive)" for the marks'
+        typical error and the grade's agreement and accuracy, the model's average error (3 decimals), and why a
+        semester was skipped (a Styler; the frame is ``.data``).
+    """
+    pairs = {metric_words(metric): [_model_naive(model, naive) for model, naive in
+                                    zip(backtest[f"{metric}_model"], backtest[f"{metric}_naive"], strict=True)]
+             for metric in ("rmse", "f1_weighted", "accuracy")}
+    frame = pd.DataFrame({"semester scored": backtest["semester"], "trained on rows": backtest["training_rows"],
+                          "scored rows": backtest["scored_rows"], "students scored": backtest["students_scored"],
+                          **{f"{words}: model (naive)": column for words, column in pairs.items()},
+                          f"{metric_words('mae')}: model": backtest["mae_model"].map(
+                              lambda value: "" if pd.isna(value) else f"{value:.3f}"),
+                          "note": backtest["note"]})
+    return full_text(frame)
 
 
 def plot_backtest(backtest: pd.DataFrame) -> plt.Figure:
@@ -324,13 +385,12 @@ def plot_backtest(backtest: pd.DataFrame) -> plt.Figure:
         The figure: RMSE of the final marks left, weighted F1 of the grade right.
     """
     figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4))
-    for axis, metric, label in ((left, "rmse", "RMSE of the final marks (lower is better)"),
-                                (right, "f1_weighted", "weighted F1 of the grade (higher is better)")):
+    for axis, metric in ((left, "rmse"), (right, "f1_weighted")):
         axis.plot(backtest["semester"], backtest[f"{metric}_model"], marker="o", label="chosen model")
         axis.plot(backtest["semester"], backtest[f"{metric}_naive"], marker="o", linestyle="--", color="gray",
                   label="naive")
         axis.set_xlabel("semester scored (trained on the semesters before it)")
-        axis.set_ylabel(label)
+        axis.set_ylabel(metric_words(metric, direction=True))
         axis.set_xticks(backtest["semester"])
         axis.legend()
     left.set_title("Final marks")

@@ -11,7 +11,7 @@ from studyrec_lib.ingest.history import upload_history
 from studyrec_lib.ingest.load import IngestResult, IngestSummary, ingest_file, list_datasets, write_outputs
 from studyrec_lib.ingest.withdraw import WithdrawalRefused, list_withdrawals, with_withdrawals, withdraw_dataset
 
-if TYPE_CHECKING:  # the report's tables and plots load matplotlib: imported on first use (core.lazy)
+if TYPE_CHECKING:  # the report's tables, plots and summary load matplotlib, IPython: imported on first use (core.lazy)
     from studyrec_lib.ingest.report import (
         plot_distributions,
         rejects_by_rule,
@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # the report's tables and plots load matplotlib: imported on 
         summary_table,
         warnings_markdown,
     )
+    from studyrec_lib.ingest.summary import ingest_summary
 
 __getattr__ = lazy_attributes(__name__)
 
@@ -27,6 +28,7 @@ __all__ = [
     "IngestSummary",
     "WithdrawalRefused",
     "ingest_file",
+    "ingest_summary",
     "list_datasets",
     "list_withdrawals",
     "plot_distributions",

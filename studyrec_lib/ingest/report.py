@@ -130,12 +130,12 @@ def plot_distributions(result: IngestResult) -> plt.Figure | None:
     for axis, spec in zip(axes.flat, NUMERIC_FIELDS, strict=False):
         sns.histplot(rows[spec.name].dropna(), ax=axis, discrete=spec.integer)
         axis.set_title(f"{spec.label or spec.name} ({spec.low:g}-{spec.high:g})")
-        axis.set_xlabel("")
+        axis.set(xlabel=spec.label or spec.name, ylabel="rows")
     sns.countplot(y=rows["subject"], ax=axes.flat[7], order=rows["subject"].value_counts().index[:15])
-    axes.flat[7].set_title("Subject (top 15)")
+    axes.flat[7].set(title="Subject (top 15)", xlabel="rows", ylabel="subject")
     grades = rows["final_grade"].dropna()
     sns.countplot(x=grades, ax=axes.flat[8], order=[g for g in GRADES if g in set(grades)])
-    axes.flat[8].set_title("Final grade")
+    axes.flat[8].set(title="Final grade", xlabel="final grade", ylabel="rows")
     sampled = " (plotted: a sample)" if len(result.rows) > len(rows) else ""
     figure.suptitle(f"Loaded rows: {len(result.rows):,}{sampled}")
     figure.tight_layout()

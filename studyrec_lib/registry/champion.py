@@ -21,6 +21,7 @@ import pandas as pd
 
 from studyrec_lib.core import warehouse
 from studyrec_lib.core.config import Settings
+from studyrec_lib.core.metric_words import METRICS, metric_words
 from studyrec_lib.core.schema import KEY_COLUMNS
 from studyrec_lib.registry.artifacts import load_verified
 from studyrec_lib.registry.versions import active_versions
@@ -34,8 +35,7 @@ RESAMPLES = 2000
 LEVEL = 0.95
 SEED = 0
 METRIC = {"regression": "rmse", "classification": "f1_weighted"}
-METRIC_WORDS = {"rmse": "typical error of the final mark (RMSE)", "f1_weighted": "grade agreement (weighted F1)"}
-HIGHER_IS_BETTER = {"rmse": False, "f1_weighted": True}
+HIGHER_IS_BETTER = {metric: METRICS[metric].higher_is_better for metric in METRIC.values()}
 
 
 def _champion_keys(dataset_ids: list[int], settings: Settings | None) -> pd.DataFrame:
@@ -107,7 +107,7 @@ def _no_fair_comparison(task: str, reason: str, champion: str | None = None) -> 
 
 
 def _reason(task: str, found: dict) -> str:
-    words = METRIC_WORDS[found["metric"]]
+    words = metric_words(found["metric"])
     low, high = found["interval"]
     figures = (f"{words} {found['challenger_value']:.3f} against {found['champion_value']:.3f} for active version "
                f"{found['champion']} on {found['rows']} rows of {found['students']} students it never trained on "

@@ -145,12 +145,11 @@ def _describe(error: BaseException) -> str:
 
 
 def export_html(notebook_path: Path) -> Path:
-    import nbformat
-    from nbconvert import HTMLExporter
+    """The reviewer's HTML beside the executed notebook (``report_html``: summary first, no code, no logs)."""
+    from studyrec_lib.runs.report_html import reviewer_html  # nbconvert: loaded by the runs that export only
 
-    body, _ = HTMLExporter().from_notebook_node(nbformat.read(notebook_path, as_version=4))
     html_path = notebook_path.with_suffix(".html")
-    html_path.write_text(body, encoding="utf-8")
+    html_path.write_text(reviewer_html(notebook_path), encoding="utf-8")
     return html_path
 
 

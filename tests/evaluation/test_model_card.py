@@ -5,6 +5,7 @@ import pytest
 
 from studyrec_lib.evaluation import model_card
 from studyrec_lib.evaluation.backtest import COLUMNS
+from studyrec_lib.evaluation.calibration_words import calibration_words
 from studyrec_lib.registry import registration
 
 TRAINING = {
@@ -42,8 +43,7 @@ def test_card_reports_the_interval_calibration_and_coherence(result, card):
     assert (f"90% prediction interval: ± {interval['half_width']:.2f} marks, measured coverage "
             f"{interval['coverage']:.3f}.") in card
     calibration = result.classification.extra["calibration"]
-    applied = "applied" if calibration["applied"] else "not applied"
-    assert f"Calibration: temperature calibration {applied} (CV Brier {calibration['brier_before']:.4f}" in card
+    assert f"- Calibration: {calibration_words(calibration)}.\n" in card
     assert f"{result.coherence['disagreement_rate']:.1%} of rows" in card
 
 

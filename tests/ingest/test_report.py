@@ -38,12 +38,13 @@ def test_refusal_is_explained(settings, tmp_path):
     assert ingest_report.plot_distributions(result) is None
 
 
-def test_distribution_plot_has_a_panel_per_column(settings, tmp_path):
+def test_distribution_plot_has_a_titled_and_labelled_panel_per_column(settings, tmp_path):
     figure = ingest_report.plot_distributions(_ingest(settings, tmp_path))
     titles = [axis.get_title() for axis in figure.axes]
     assert "Final grade" in titles
     assert any(title.startswith("Midterm marks (0-30)") for title in titles)
     assert len(figure.axes) == 9
+    assert all(axis.get_title() and axis.get_xlabel() and axis.get_ylabel() for axis in figure.axes)
 
 
 def test_rejected_rows_csv_cannot_run_a_formula_when_opened(settings, tmp_path):

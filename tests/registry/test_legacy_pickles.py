@@ -62,8 +62,9 @@ def test_old_calibrated_classifier_predicts_what_it_predicted(probe: pd.DataFram
 def test_old_training_state_feeds_the_evaluation() -> None:
     result = _load("training")
     table = regression_metrics(result)
-    assert table.loc["model", "value"] == EXPECTED["regression_algorithm"]
-    assert table.loc["cv_rmse_mean", "value"] == pytest.approx(EXPECTED["cv_rmse"], abs=1e-4)
+    assert table.loc["model", "chosen model"] == EXPECTED["regression_algorithm"]
+    assert table.loc["typical error of the final mark (CV RMSE)", "chosen model"].startswith(
+        f"{EXPECTED['cv_rmse']:.3f} ± ")
 
 
 def test_old_artifacts_serve_predictions_once_activated(settings: Settings, probe: pd.DataFrame) -> None:

@@ -11,6 +11,7 @@ from papermill.exceptions import PapermillExecutionError
 from studyrec_lib.core import warehouse
 from studyrec_lib.runs import folders as runs
 from studyrec_lib.runs.index import write_index
+from tests.reports import CODE_MARKERS
 
 
 def test_run_ids_sort_by_start_time_and_are_unique():
@@ -48,7 +49,11 @@ def test_a_failing_notebook_keeps_its_folder_output_and_error(settings, tmp_path
     assert step["status"] == "failed"
     assert "the data is wrong" in step["error"]
     assert (run.folder / "failing.ipynb").exists()
-    assert "the data is wrong" in (run.folder / "failing.html").read_text()
+    html = (run.folder / "failing.html").read_text()  # no code: the reviewer reads the error's name and message
+    assert html.count("This step failed: ValueError") == 2  # at the top, and where it happened
+    assert "the data is wrong" in html and "The full traceback is in failing.ipynb in the run folder." in html
+    for absent in (*CODE_MARKERS, "Traceback", "An Exception was encountered", "raise ValueError"):
+        assert absent not in html, absent
     runs.finish_run(run, "failed", {}, error=step["error"])
     with warehouse.connect(settings, read_only=True) as con:
         status, error = con.execute("SELECT status, error FROM runs WHERE run_id = ?", [run.run_id]).fetchone()

@@ -1,4 +1,4 @@
-"""Real papermill runs of notebooks/01_ingest.ipynb."""
+"""Real papermill runs of the notebooks, and the reports a reviewer reads."""
 
 import json
 
@@ -7,9 +7,15 @@ import pandas as pd
 import pytest
 
 from studyrec_lib.core import warehouse
+from studyrec_lib.core.config import PROJECT_ROOT, Settings, load_settings
 from studyrec_lib.core.notebook_config import settings_parameters
 from studyrec_lib.demo import example as example_data
 from studyrec_lib.runs.jobs import run_ingest
+from tests.reports import assert_reviewer_html, visible_text
+
+ARTIFACTS = PROJECT_ROOT / "test-artifacts"
+AT_RISK_KEY_HEADERS = ("Student", "Subject", "Predicted grade", "Chance of D or F (%)", "Predicted final marks",
+                       "Predicted total", "Weak signals")
 
 
 def test_ingest_run_executes_the_notebook_into_a_run_folder(settings, tmp_path):
@@ -69,12 +75,22 @@ def test_notebook_runs_as_is_with_its_default_parameters(settings, tmp_path, mon
     assert rows == [(len(pd.read_csv(EXAMPLE_DATASET)), EXAMPLE_DATASET.name)]
 
 
-def test_pipeline_ingests_trains_evaluates_and_activates(settings, tmp_path):
+@pytest.fixture(scope="module")
+def pipeline_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, dict]:
+    """One real pipeline (01-03 through papermill and nbconvert), whose warehouse and reports several tests read."""
+    from studyrec_lib.runs.jobs import run_pipeline
+
+    root = tmp_path_factory.mktemp("pipeline")
+    settings = load_settings(warehouse=root / "warehouse.duckdb", runs_dir=root / "runs")
+    path = example_data.write(example_data.generate(students=15, seed=4, open_semesters=1), root / "c.csv")
+    return settings, run_pipeline(path, settings=settings, progress=False)
+
+
+def test_pipeline_ingests_trains_evaluates_and_activates(pipeline_run, tmp_path):
     from studyrec_lib import registry
     from studyrec_lib.runs.jobs import run_pipeline
 
-    path = example_data.write(example_data.generate(students=15, seed=4, open_semesters=1), tmp_path / "c.csv")
-    summary = run_pipeline(path, settings=settings, progress=False)
+    settings, summary = pipeline_run
     assert summary["status"] == "succeeded", summary["error"]
     folder = settings.runs_dir / summary["run_id"]
     for name in ("01_ingest.html", "02_train.html", "03_evaluate.html", "train.json", "model_card.md",
@@ -110,6 +126,61 @@ def test_pipeline_ingests_trains_evaluates_and_activates(settings, tmp_path):
     assert {t: r["version"] for t, r in registry.active_versions(settings).items()} == summary["versions"]
 
 
+def test_every_report_opens_with_its_summary_and_shows_no_code_logs_or_parameters(pipeline_run):
+    settings, summary = pipeline_run
+    folder = settings.runs_dir / summary["run_id"]
+    for name in ("01_ingest", "02_train", "03_evaluate"):
+        assert_reviewer_html((folder / f"{name}.html").read_text())
+    executed = nbformat.read(folder / "01_ingest.ipynb", as_version=4)  # the analysts' copy keeps code and logs
+    assert any(output.get("name") == "stderr" for cell in executed.cells for output in cell.get("outputs", []))
+    assert any("ingest.ingest_file(" in cell.source for cell in executed.cells)
+    ingest = visible_text((folder / "01_ingest.html").read_text())
+    assert "Summary c.csv was loaded as dataset 1 (\"c\"): 360 rows read, 360 loaded, 0 rejected; 15 students, " \
+           "semesters 1 to 8; 45 open rows (no final marks yet)." in ingest
+    assert "This is the warehouse's first upload." in ingest
+    version = summary["versions"]["regression"]
+    for name in ("02_train", "03_evaluate"):
+        text = visible_text((folder / f"{name}.html").read_text())
+        assert "Summary Data. 315 finished rows (the latest per student, semester and subject) of 15 students, " \
+               "semesters 1 to 7, from dataset 1 c.csv." in text
+        assert "No version was active when this training ran" in text
+        assert f"Final marks (version {version}): will be activated when this run succeeds" in text
+        parameters = text.split("Parameters of this run", 1)[1]  # what the notebook got, at the end
+        assert f'run_id "{summary["run_id"]}"' in parameters and "Summary" not in parameters
+
+
+def test_the_evaluate_report_lists_every_at_risk_row_and_fits_a_1280_px_screen(pipeline_run):
+    from playwright.sync_api import sync_playwright
+
+    from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS
+
+    settings, summary = pipeline_run
+    report = settings.runs_dir / summary["run_id"] / "03_evaluate.html"
+    flagged = pd.read_csv(report.parent / "at_risk.csv")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(report.as_uri(), wait_until="domcontentloaded")
+            rows = page.locator(".studyrec-at-risk tbody tr")
+            assert rows.count() == len(flagged) > 10  # every row, not 5 + 5
+            page.locator(".studyrec-at-risk").scroll_into_view_if_needed()
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "evaluate_report.png"))
+            visible = page.locator(".studyrec-at-risk-box").bounding_box()  # what its sideways scroll shows
+            assert visible["x"] >= 0 and visible["x"] + visible["width"] <= 1280
+            for header in AT_RISK_KEY_HEADERS:
+                box = page.locator(".studyrec-at-risk th", has_text=header).bounding_box()
+                assert visible["x"] <= box["x"] and box["x"] + box["width"] <= visible["x"] + visible["width"], header
+            assert page.evaluate("document.documentElement.scrollWidth") <= 1280  # no sideways page scroll
+            student = flagged["student_id"].iloc[0]
+            page.locator(".studyrec-at-risk input[type=search]").fill(student)
+            shown = [row for row in rows.all() if row.is_visible()]
+            assert len(shown) == (flagged["student_id"] == student).sum()
+        finally:
+            browser.close()
+
+
 def test_a_failing_training_step_fails_the_run_and_activates_nothing(settings, tmp_path):
     from studyrec_lib import registry
     from studyrec_lib.runs.jobs import run_pipeline
@@ -119,7 +190,8 @@ def test_a_failing_training_step_fails_the_run_and_activates_nothing(settings, t
     assert summary["status"] == "failed"
     assert "TrainingRefused" in summary["error"] and "200" in summary["error"]
     assert [step["status"] for step in summary["steps"]] == ["succeeded", "failed"]
-    assert (settings.runs_dir / summary["run_id"] / "02_train.html").is_file()
+    report = visible_text((settings.runs_dir / summary["run_id"] / "02_train.html").read_text())
+    assert report.index("This step failed: TrainingRefused only 96 training rows") < report.index("Registered")
     assert registry.active_versions(settings) == {}
     assert registry.list_versions(settings).empty
 
@@ -230,7 +302,13 @@ def test_a_training_worse_than_the_active_version_on_new_rows_is_registered_not_
     printed = capsys.readouterr().out
     assert printed.count("registered, NOT activated") == 2
     assert printed.count("worse than the active one beyond sampling noise, so it is not activated") == 2
-    assert "the new version is worse" in (settings.runs_dir / summary["run_id"] / "02_train.html").read_text()
+    html = (settings.runs_dir / summary["run_id"] / "02_train.html").read_text()
+    assert_reviewer_html(html)
+    text = visible_text(html)
+    for task in ("Final marks", "Final grade"):
+        assert (f"{task} (version {summary['versions']['regression']}): held back: the new version is worse than the "
+                "active one beyond sampling noise, so it is not activated") in text
+    assert f"What changed since active version {champion}. Data: 480 → 480 rows; added dataset 2 upload2.csv." in text
 
 
 @pytest.mark.parametrize(("pinned", "activated"), [
