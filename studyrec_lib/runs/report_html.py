@@ -24,6 +24,8 @@ PARAMETER_TAGS = frozenset({"parameters", "injected-parameters"})
 PAPERMILL_ERROR_TAG = "papermill-error-cell-tag"  # papermill's "An Exception was encountered at In [n]" cells
 STDERR_MIME = "application/vnd.jupyter.stderr"
 KERNEL_NOISE = ("Kernel is running over TCP without encryption",)
+TEMPLATES = Path(__file__).parent / "templates"
+REVIEWER_TEMPLATE = "reviewer"  # lab without require.js, MathJax and Mermaid, which load from a CDN
 ERROR_STYLE = "border-left:4px solid #c62828;background:#fdecea;padding:0.6em 1em;margin:0.5em 0"
 
 
@@ -106,10 +108,11 @@ def reviewer_html(notebook_path: Path) -> str:
         notebook_path: the executed notebook in the run folder.
 
     Returns:
-        The HTML page (nbconvert's lab template, titled with the notebook's name).
+        The HTML page (nbconvert's lab template without its CDN scripts, titled with the notebook's name).
     """
     notebook = nbformat.read(notebook_path, as_version=4)
-    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
+                            template_name=REVIEWER_TEMPLATE, extra_template_basedirs=[str(TEMPLATES)])
     body, _ = exporter.from_notebook_node(reviewer_notebook(notebook, notebook_path.name),
                                           resources={"metadata": {"name": notebook_path.stem}})
     return body

@@ -1,5 +1,7 @@
 """The reviewer's view of an executed notebook, on notebooks built here (no kernel): what goes, what moves."""
 
+import re
+
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
@@ -78,3 +80,13 @@ def test_the_html_has_no_code_no_prompts_no_logs_and_the_summary_first(tmp_path)
         assert absent not in html, absent
     assert html.index("Train the models") < html.index("celltag_failure") < html.index("THE SUMMARY") < html.index(
         "the table") < html.index("Parameters of this run")
+
+
+def test_the_html_loads_nothing_from_outside_the_file(tmp_path):
+    """A report holds student marks: opening it must not ask a CDN for require.js, MathJax or Mermaid."""
+    path = tmp_path / "03_evaluate.ipynb"
+    nbformat.write(_executed(), path)
+    html = reviewer_html(path)
+    assert not re.findall(r"""(?:src|href)=["'](?:https?:)?//""", html)
+    assert not re.findall(r"""import\(["']https?://""", html)
+    assert "cdnjs" not in html
