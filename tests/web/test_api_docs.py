@@ -11,7 +11,6 @@ import os
 import select
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
@@ -21,6 +20,7 @@ import pytest
 from playwright.sync_api import Browser, Route, expect
 
 from studyrec_lib.core.config import ENV_RUNS, ENV_WAREHOUSE, PROJECT_ROOT
+from tests.web.api_server import wait_until_healthy
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 UI_TIMEOUT_MS = 30_000  # the pages render in a second or two
@@ -63,14 +63,7 @@ def served(tmp_path_factory: pytest.TempPathFactory, free_port: Callable[[], int
                                "--workers", "1"], env=env, stdout=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(120):
-            try:
-                if httpx.get(f"{url}/api/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.25)
-        else:
-            raise AssertionError("the server did not start")
+        wait_until_healthy(url)
         assert server.stdout is not None  # the line comes before the server starts: read it only if it is there
         printed = select.select([server.stdout], [], [], 0)[0]
         yield url, server.stdout.readline().rstrip("\n") if printed else ""
