@@ -2,20 +2,20 @@
 
 A DataFrame's own HTML cut the list to 5 + 5 rows and ran 1,653 px wide in the report's 1,158 px, hiding the
 predicted grade and the chance of D or F off screen. Here the key columns come first, long text wraps, and
-every flagged row is in a box that scrolls. A few lines of inline script add a search box where scripts run
-(a report opened as a file, a trusted notebook); where none may run (the reports service), the box is simply
-not added and the list still shows in full.
+every flagged row is in a box that scrolls. A constant inline script (core.report_scripts) adds a search box;
+the reports service allows exactly that script, and where no script runs (an untrusted notebook) the list still
+shows in full.
 """
 
 from __future__ import annotations
 
-import hashlib
 import numbers
 from html import escape
 
 import pandas as pd
 from IPython.display import HTML
 
+from studyrec_lib.core.report_scripts import AT_RISK_SEARCH
 from studyrec_lib.evaluation.at_risk import TEACHER_HEADERS, teacher_table
 
 # What a teacher acts on, in reading order; the marks behind the prediction follow.
@@ -35,27 +35,7 @@ div.studyrec-at-risk table.studyrec-at-risk-table td.studyrec-number {text-align
 div.studyrec-at-risk table.studyrec-at-risk-table td.studyrec-signals {min-width: 14em}
 div.studyrec-at-risk input[type=search] {width: 24em; margin: 0 0 6px 0; padding: 3px 6px}
 </style>"""
-SEARCH_SCRIPT = """<script>
-(function () {
-  var root = document.getElementById("%(id)s");
-  var rows = Array.prototype.slice.call(root.querySelectorAll("tbody tr"));
-  var shownText = root.querySelector(".studyrec-at-risk-shown");
-  var search = document.createElement("input");
-  search.type = "search";
-  search.placeholder = "Search: student, subject, grade, signal";
-  search.setAttribute("aria-label", "Search the at-risk rows");
-  search.addEventListener("input", function () {
-    var words = search.value.trim().toLowerCase(), shown = 0;
-    rows.forEach(function (row) {
-      var hit = !words || row.textContent.toLowerCase().indexOf(words) >= 0;
-      row.style.display = hit ? "" : "none";
-      shown += hit ? 1 : 0;
-    });
-    shownText.textContent = words ? shown + " of " + rows.length + " rows match." : "";
-  });
-  root.insertBefore(search, root.querySelector(".studyrec-at-risk-box"));
-})();
-</script>"""
+
 
 
 def _reading_order(at_risk: pd.DataFrame) -> pd.DataFrame:
@@ -90,11 +70,10 @@ def at_risk_html(at_risk: pd.DataFrame) -> HTML:
     header = "".join(f"<th>{escape(name)}</th>" for name in table.columns)
     body = "".join("<tr>" + "".join(_cell(name, value) for name, value in zip(table.columns, row, strict=True))
                    + "</tr>" for row in table.itertuples(index=False))
-    identity = "studyrec-at-risk-" + hashlib.sha256(body.encode()).hexdigest()[:12]
     count = (f"{len(table):,} of {len(at_risk):,} open rows flagged, "
              f"{table[TEACHER_HEADERS['student_id']].nunique():,} students")
     table_html = (f'<table class="studyrec-at-risk-table"><thead><tr>{header}</tr></thead><tbody>{body}</tbody>'
                   "</table>")
-    return HTML(f'{STYLE}<div class="studyrec-at-risk" id="{identity}"><p>'
+    return HTML(f'{STYLE}<div class="studyrec-at-risk"><p>'
                 f'<span class="studyrec-at-risk-count">{count}.</span> <span class="studyrec-at-risk-shown"></span>'
-                f'</p><div class="studyrec-at-risk-box">{table_html}</div></div>' + SEARCH_SCRIPT % {"id": identity})
+                f'</p><div class="studyrec-at-risk-box">{table_html}</div></div><script>{AT_RISK_SEARCH}</script>')

@@ -10,8 +10,6 @@ keep their headers.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from pathlib import Path
 
 import fastapi_offline
@@ -19,6 +17,8 @@ from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+
+from studyrec_lib.core.csp import script_hash_source
 
 DOCS_STATIC_URL = "/static/docs"
 # swagger-ui-bundle.js, swagger-ui.css, redoc.standalone.js and favicon.png, as fastapi-offline ships them
@@ -33,8 +33,7 @@ REDOC_POLICY = f"{BASE_POLICY}; script-src 'self'; style-src 'self' 'unsafe-inli
 def _swagger_policy(page: HTMLResponse) -> str:
     """Swagger UI starts from an inline <script>: the policy allows exactly that script, by its sha256."""
     script = bytes(page.body).rpartition(b"<script>")[2].partition(b"</script>")[0]
-    digest = base64.b64encode(hashlib.sha256(script).digest()).decode()
-    return f"{BASE_POLICY}; script-src 'self' 'sha256-{digest}'; style-src 'self'"
+    return f"{BASE_POLICY}; script-src 'self' {script_hash_source(script)}; style-src 'self'"
 
 
 def _root(request: Request) -> str:

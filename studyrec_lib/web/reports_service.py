@@ -5,7 +5,9 @@ with JupyterHub's service environment). A visitor signs in through the hub (OAut
 users holding ``access:services!service=reports`` (the ``teachers`` group). It shows ``runs/index.html`` and
 the report files that page links (``core.run_files.REPORT_FILES`` directly inside a run folder) and nothing
 else: no other file of the runs folder (artifacts, params), nothing outside it, no writes (GET only).
-Executed notebooks are shown sandboxed: no script runs, so a report's content cannot act as the teacher.
+Executed notebooks are shown sandboxed (an opaque origin: no cookie, storage or request of the teacher's) and run no
+script but the constant ones the project writes into reports (``core.report_scripts``, allowed by hash), so a
+report's content cannot act as the teacher.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from tornado import web
 from studyrec_lib.core import run_files
 from studyrec_lib.core.config import load_settings
 from studyrec_lib.core.files import apply_umask
+from studyrec_lib.core.report_scripts import REPORT_SCRIPT_SOURCES
 
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -35,9 +38,11 @@ CONTENT_TYPES = {
 DOWNLOADS = {".csv", ".xlsx"}  # tables of students' marks: saved, not rendered
 BLOCK_BYTES = 1 << 20
 HEADERS = {
-    # No script, form, plugin or fetch; inline styles and data: images (nbconvert's plots) still render, and the
-    # index's tables still download (Chromium blocks downloads from a sandboxed page without allow-downloads).
-    "Content-Security-Policy": "sandbox allow-downloads; default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+    # No form, plugin or fetch, and no script but the project's own report scripts (by hash; no allow-same-origin,
+    # so even those run in an opaque origin); inline styles and data: images (nbconvert's plots) still render, and
+    # the index's tables still download (Chromium blocks downloads from a sandboxed page without allow-downloads).
+    "Content-Security-Policy": ("sandbox allow-downloads allow-scripts; default-src 'none'; "
+                                f"script-src {REPORT_SCRIPT_SOURCES}; style-src 'unsafe-inline'; img-src data:"),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",  # the pages hold students' marks: no copy in shared caches or the history

@@ -3,6 +3,8 @@ import re
 import numpy as np
 import pandas as pd
 
+from studyrec_lib.core.csp import script_hash_source
+from studyrec_lib.core.report_scripts import REPORT_SCRIPT_SOURCES
 from studyrec_lib.evaluation.at_risk import PREDICTION_COLUMNS, TEACHER_HEADERS
 from studyrec_lib.evaluation.at_risk_view import at_risk_html
 
@@ -48,3 +50,10 @@ def test_no_open_rows_or_none_flagged_say_so():
     scored = _scored(6)
     assert at_risk_html(scored.iloc[:0]).data == "<p>No open rows in the latest data.</p>"
     assert at_risk_html(scored.assign(at_risk=False)).data == "<p>No open row is flagged at risk.</p>"
+
+
+def test_the_search_script_is_the_same_in_every_table_so_the_reports_service_can_allow_it_by_hash():
+    first, second = at_risk_html(_scored(30)).data, at_risk_html(_scored(90)).data
+    scripts = [re.findall(r"<script>(.*?)</script>", html, re.S) for html in (first, second)]
+    assert scripts[0] == scripts[1] and len(scripts[0]) == 1
+    assert script_hash_source(scripts[0][0]) in REPORT_SCRIPT_SOURCES.split()

@@ -1,6 +1,8 @@
 """Real papermill runs of the notebooks, and the reports a reviewer reads."""
 
+import http.server
 import json
+import threading
 
 import nbformat
 import pandas as pd
@@ -149,6 +151,15 @@ def test_every_report_opens_with_its_summary_and_shows_no_code_logs_or_parameter
         assert f'run_id "{summary["run_id"]}"' in parameters and "Summary" not in parameters
 
 
+def _search_filters_rows(page, flagged: pd.DataFrame) -> None:
+    rows = page.locator(".studyrec-at-risk tbody tr")
+    student = flagged["student_id"].iloc[0]
+    page.locator(".studyrec-at-risk input[type=search]").fill(student, timeout=10_000)
+    shown = [row for row in rows.all() if row.is_visible()]
+    assert len(shown) == (flagged["student_id"] == student).sum() < len(flagged)
+    assert page.locator(".studyrec-at-risk-shown").inner_text() == f"{len(shown)} of {len(flagged)} rows match."
+
+
 def test_the_evaluate_report_lists_every_at_risk_row_and_fits_a_1280_px_screen(pipeline_run):
     from playwright.sync_api import sync_playwright
 
@@ -173,12 +184,60 @@ def test_the_evaluate_report_lists_every_at_risk_row_and_fits_a_1280_px_screen(p
                 box = page.locator(".studyrec-at-risk th", has_text=header).bounding_box()
                 assert visible["x"] <= box["x"] and box["x"] + box["width"] <= visible["x"] + visible["width"], header
             assert page.evaluate("document.documentElement.scrollWidth") <= 1280  # no sideways page scroll
-            student = flagged["student_id"].iloc[0]
-            page.locator(".studyrec-at-risk input[type=search]").fill(student)
-            shown = [row for row in rows.all() if row.is_visible()]
-            assert len(shown) == (flagged["student_id"] == student).sum()
+            _search_filters_rows(page, flagged)
         finally:
             browser.close()
+
+
+def test_behind_the_reports_service_policy_the_search_runs_and_no_other_script_does(pipeline_run, tmp_path):
+    """The report served with the reports service's headers (the hub test checks the service sends them)."""
+    from playwright.sync_api import sync_playwright
+
+    from studyrec_lib.web.reports_service import HEADERS
+    from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS
+
+    settings, summary = pipeline_run
+    report = settings.runs_dir / summary["run_id"] / "03_evaluate.html"
+    flagged = pd.read_csv(report.parent / "at_risk.csv")
+    foreign = report.read_text().replace("</body>", "<script>document.title = 'foreign script ran';</script>"
+                                         "<img src=x onerror=\"document.title = 'handler ran'\"></body>")
+    (tmp_path / "foreign.html").write_text(foreign)
+    (tmp_path / "03_evaluate.html").write_bytes(report.read_bytes())
+
+    class ReportsHeaders(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=str(tmp_path), **kwargs)
+
+        def end_headers(self):
+            for name, value in HEADERS.items():
+                self.send_header(name, value)
+            super().end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), ReportsHeaders)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page(viewport={"width": 1280, "height": 900})
+                blocked = []
+                page.on("console", lambda message: blocked.append(message.text)
+                        if "Content Security Policy" in message.text else None)
+                page.goto(f"{base}/03_evaluate.html", wait_until="load")
+                _search_filters_rows(page, flagged)
+                assert page.evaluate("window.origin") == "null"  # sandboxed: not the service's origin
+                page.goto(f"{base}/foreign.html", wait_until="load")
+                assert page.title() not in ("foreign script ran", "handler ran")
+                assert blocked  # the browser refused them, by the policy
+            finally:
+                browser.close()
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_a_failing_training_step_fails_the_run_and_activates_nothing(settings, tmp_path):

@@ -29,6 +29,7 @@ from traitlets.config import PyFileConfigLoader
 
 from studyrec_lib import runs
 from studyrec_lib.core.config import ENV_RUNS, ENV_WAREHOUSE, PROJECT_ROOT, configured_umask, load_settings
+from studyrec_lib.web.reports_service import HEADERS
 
 CONFIG = PROJECT_ROOT / "deploy" / "jupyterhub_config.py"
 JUPYTERHUB = Path(sys.executable).with_name("jupyterhub")
@@ -273,7 +274,8 @@ def test_the_teacher_lands_on_the_console_reads_the_reports_and_nothing_else(hub
     index = client.get("/services/reports/", follow_redirects=True)
     assert index.status_code == 200 and index.url.path == "/services/reports/"
     assert hub.run_id in index.text and f"{hub.run_id}/report.html" in index.text
-    assert index.headers["content-security-policy"].startswith("sandbox allow-downloads;")  # no script runs
+    policy = index.headers["content-security-policy"]
+    assert policy == HEADERS["Content-Security-Policy"] and "allow-same-origin" not in policy  # opaque origin
     report = client.get(f"/services/reports/{hub.run_id}/report.html")
     assert report.status_code == 200 and "Run report" in report.text
     assert client.get(f"/services/reports/{hub.run_id}/model_card.md").status_code == 200
