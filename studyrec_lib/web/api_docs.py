@@ -15,7 +15,7 @@ from pathlib import Path
 import fastapi_offline
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from studyrec_lib.core.csp import script_hash_source
@@ -42,7 +42,10 @@ def _root(request: Request) -> str:
 
 
 def add_offline_docs(app: FastAPI) -> None:
-    """Serve ``/docs`` and ``/redoc`` from local assets; ``app`` is made with ``docs_url=redoc_url=None``."""
+    """Serve ``/docs`` and ``/redoc`` from local assets; ``app`` is made with ``docs_url=redoc_url=None``.
+
+    ``/`` sends whoever opens the address ``studyrec serve`` prints to ``/docs`` (it answered 404).
+    """
     app.mount(DOCS_STATIC_URL, StaticFiles(directory=DOCS_ASSETS), name="docs-assets")
 
     async def swagger_ui(request: Request) -> HTMLResponse:
@@ -65,5 +68,9 @@ def add_offline_docs(app: FastAPI) -> None:
         page.headers["Content-Security-Policy"] = REDOC_POLICY
         return page
 
+    async def to_docs(request: Request) -> RedirectResponse:
+        return RedirectResponse(_root(request) + "/docs")
+
+    app.add_route("/", to_docs, include_in_schema=False)
     app.add_route("/docs", swagger_ui, include_in_schema=False)
     app.add_route("/redoc", redoc, include_in_schema=False)

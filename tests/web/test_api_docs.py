@@ -77,6 +77,8 @@ def test_serve_prints_the_urls_of_the_api_and_its_docs(served: tuple[str, str]) 
     assert line == f"StudyRec API: {url}/ (docs: {url}/docs, {url}/redoc)"
     for page in ("/docs", "/redoc"):
         assert httpx.get(f"{url}{page}", timeout=30).status_code == 200
+    root = httpx.get(f"{url}/", timeout=30, follow_redirects=True)  # the printed address leads to the docs
+    assert root.status_code == 200 and root.url.path == "/docs" and "swagger-ui" in root.text
 
 
 @pytest.mark.parametrize("page", ["/docs", "/redoc"])
