@@ -6,6 +6,9 @@ STAMP := $(VENV)/.installed
 EXAMPLE := data/example/students.csv
 PROXY := node_modules/.package-lock.json
 HUB_PORT ?= $(if $(STUDYREC_HUB_PORT),$(STUDYREC_HUB_PORT),8080)
+# Test files run in parallel (pytest-xdist; one file stays on one worker, so its module fixtures are built once):
+# much of the suite waits on kernels, servers and the browser, and a serial run left one of 2 cores idle.
+TEST_WORKERS ?= 2
 
 .PHONY: setup browser run test lint bench bench-real api app lab hub clean
 
@@ -35,7 +38,7 @@ run: $(STAMP) $(EXAMPLE)
 test: $(STAMP) $(PROXY) browser
 	$(VENV)/bin/ruff check studyrec_lib tests scripts benchmarks deploy
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check studyrec_lib tests scripts benchmarks deploy
