@@ -39,6 +39,15 @@ METRICS = {
 }
 
 
+def technical_name(name: str, direction: bool = False) -> str:
+    """``cv_rmse`` -> "CV RMSE"; with ``direction``, "CV RMSE, lower is better" (nothing added for no better side)."""
+    metric = METRICS[name.removeprefix(CV_PREFIX)]
+    technical = f"CV {metric.technical}" if name.startswith(CV_PREFIX) else metric.technical
+    if direction and metric.higher_is_better is not None:
+        technical += ", higher is better" if metric.higher_is_better else ", lower is better"
+    return technical
+
+
 def metric_words(name: str, direction: bool = False) -> str:
     """``cv_rmse`` -> "typical error of the final mark (CV RMSE)"; with ``direction``, "(CV RMSE, lower is better)".
 
@@ -49,8 +58,9 @@ def metric_words(name: str, direction: bool = False) -> str:
     Returns:
         The words, the technical name in brackets.
     """
-    metric = METRICS[name.removeprefix(CV_PREFIX)]
-    technical = f"CV {metric.technical}" if name.startswith(CV_PREFIX) else metric.technical
-    if direction and metric.higher_is_better is not None:
-        technical += ", higher is better" if metric.higher_is_better else ", lower is better"
-    return f"{metric.words} ({technical})"
+    return f"{METRICS[name.removeprefix(CV_PREFIX)].words} ({technical_name(name, direction)})"
+
+
+def metric_figure(name: str, value: str) -> str:
+    """``cv_rmse`` and "3.99" -> "typical error of the final mark 3.99 (CV RMSE)": a figure in a sentence."""
+    return f"{METRICS[name.removeprefix(CV_PREFIX)].words} {value} ({technical_name(name)})"

@@ -8,8 +8,6 @@ what the quality gate, the comparison with the active version and a person's pin
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from pathlib import PurePath
 
 import pandas as pd
@@ -23,41 +21,16 @@ from studyrec_lib.evaluation.calibration_words import calibration_words
 from studyrec_lib.evaluation.candidates import compared_candidates, uncalibrated_name
 from studyrec_lib.ingest.summary import semester_span
 from studyrec_lib.modeling.candidates import NAIVE
-from studyrec_lib.modeling.training import TrainingResult
+from studyrec_lib.modeling.training import TrainingResult, highest_f1
 
 TASK_WORDS = {"regression": "Final marks", "classification": "Final grade"}
 JOB_KINDS = ("train", "pipeline")  # the jobs that activate after their notebooks (runs.jobs)
 HEADLINE = ("cv_rmse", "cv_f1_weighted")  # the figures "what changed" repeats in words
 
 
-@dataclass
-class Registered:
-    """What the registry recorded of a version: the model, its figures and the data it learned from."""
-
-    version: str
-    algorithm: str
-    metrics: dict
-    dataset_ids: list[int] | None  # None: a version made by hand, or before versions recorded their data
-    training_rows: int
-
-
-def _registered(task: str, version: str | None, settings: Settings | None) -> Registered | None:
-    if not version:
-        return None
-    found = warehouse.query_frame(
-        "SELECT algorithm, metrics, dataset_ids, training_rows FROM model_versions WHERE task = ? AND version = ?",
-        params=[task, version], settings=settings)
-    if found.empty:
-        return None
-    row = found.iloc[0]
-    ids = json.loads(row["dataset_ids"] or "null")
-    return Registered(version, row["algorithm"], json.loads(row["metrics"] or "null") or {},
-                      [int(i) for i in ids] if ids else None, int(row["training_rows"]))
-
-
-def _previous(training: dict, settings: Settings | None) -> dict[str, Registered]:
+def _previous(training: dict, settings: Settings | None) -> dict[str, registry.RegisteredVersion]:
     """Per task, the version that was active when this training ran, if any."""
-    found = {task: _registered(task, (gate.get("challenge") or {}).get("champion"), settings)
+    found = {task: registry.registered_version(task, (gate.get("challenge") or {}).get("champion"), settings)
              for task, gate in training["quality_gate"].items()}
     return {task: registered for task, registered in found.items() if registered}
 
@@ -88,7 +61,7 @@ def _models(result: TrainingResult) -> str:
     chosen = uncalibrated_name(clf)
     # as modeling.training.best_classifier ranked them, before calibration and the one-standard-error rule
     compared = {name: c for name, c in clf.candidates.items() if name == chosen or name != clf.chosen}
-    best = max(compared, key=lambda name: (compared[name].mean("f1_weighted"), -compared[name].mean("brier_macro")))
+    best = highest_f1(compared)
     f1 = metric_words("cv_f1_weighted")
     if best == chosen:
         why = f"the highest {f1} of {len(compared)} candidates"
@@ -114,7 +87,7 @@ def _difference(value: float, other: float | None) -> tuple[str, str]:
     return ("—", "—") if other is None else (f"{other:.3f}", f"{value - other:+.3f}")
 
 
-def _table(result: TrainingResult, previous: dict[str, Registered]) -> list[str]:
+def _table(result: TrainingResult, previous: dict[str, registry.RegisteredVersion]) -> list[str]:
     """The headline figures beside the active version's (its own CV, on its own data) and the naive baseline's."""
     active = {registered.version for registered in previous.values()}
     header = f"active version {active.pop()}" if len(active) == 1 else "active version"
@@ -162,7 +135,7 @@ def _decision(task: str, training: dict, settings: Settings | None) -> str:
     return f"{name}: {when}: it beats the naive baseline" + (f"; {reason}." if reason else ".")
 
 
-def _changes(result: TrainingResult, training: dict, previous: dict[str, Registered],
+def _changes(result: TrainingResult, training: dict, previous: dict[str, registry.RegisteredVersion],
              settings: Settings | None) -> list[str]:
     """Since the active version: its data, each task's model, the headline figures."""
     if not previous:

@@ -223,10 +223,14 @@ def best_regressor(results: dict[str, CandidateResult]) -> str:
     return min(results, key=lambda name: results[name].mean("rmse"))
 
 
+def highest_f1(results: dict[str, CandidateResult]) -> str:
+    """Highest CV weighted F1, of equals the lower Brier score: the best grade model before the one-SE rule."""
+    return max(results, key=lambda name: (results[name].mean("f1_weighted"), -results[name].mean("brier_macro")))
+
+
 def best_classifier(results: dict[str, CandidateResult]) -> str:
-    """Highest CV weighted F1 (of equals, the lower Brier score), or a simpler one within noise."""
-    best = max(results, key=lambda name: (results[name].mean("f1_weighted"), -results[name].mean("brier_macro")))
-    return simplest_within_one_standard_error(results, best, "f1_weighted", higher_is_better=True)
+    """:func:`highest_f1`, or a simpler one within noise."""
+    return simplest_within_one_standard_error(results, highest_f1(results), "f1_weighted", higher_is_better=True)
 
 
 def _score_average(candidates: dict[str, BaseEstimator], results: dict[str, CandidateResult],

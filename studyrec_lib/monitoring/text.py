@@ -11,6 +11,7 @@ import math
 import pandas as pd
 
 from studyrec_lib.monitoring.drift import DriftReport
+from studyrec_lib.monitoring.recent import INVALID_SHARE_ALERT
 
 SUMMARY_HEADING = "## Summary of this monitoring run"
 DRIFT_STATUS = {"ok": "no drift", "drift": "drift found", "insufficient_samples": "too few rows to judge drift"}
@@ -108,7 +109,7 @@ def drift_markdown(drift: DriftReport | None, context: dict | None) -> str:
 
 
 def data_quality_markdown(context: dict) -> str:
-    """The share of rejected rows in recent uploads as a sentence (a warning above 10%).
+    """The share of rejected rows in recent uploads as a sentence (a warning above INVALID_SHARE_ALERT).
 
     Args:
         context: the drift report's context (:func:`studyrec_lib.monitoring.recent.drift_section`).
@@ -123,7 +124,8 @@ def data_quality_markdown(context: dict) -> str:
     sentence = (f"{invalid['rows_rejected']:,} of {invalid['rows_total']:,} rows in {uploads} of the last {days:g} "
                 f"days were rejected ({invalid['share']:.1%})")
     if invalid["alert"]:
-        return (f"**Data-quality warning**: {sentence}, more than 10%: see the rejected rows in those uploads' "
+        return (f"**Data-quality warning**: {sentence}, more than {INVALID_SHARE_ALERT:.0%}: see the rejected rows "
+                "in those uploads' "
                 "run folders (`rejected_rows.csv`).")
     return f"Data quality: {sentence}."
 
@@ -251,7 +253,7 @@ def summary_markdown(drift: DriftReport | None, context: dict | None, feedback: 
         found.append(_found_drift(drift))
         if context["invalid_rows"]["alert"]:
             found.append(f"{context['invalid_rows']['share']:.0%} of recently uploaded rows were rejected "
-                         "(data-quality warning above 10%)")
+                         f"(data-quality warning above {INVALID_SHARE_ALERT:.0%})")
     if feedback is not None:
         checked.append(f"feedback: {_with_outcome(feedback)}")
         found.append(_found_feedback(feedback))

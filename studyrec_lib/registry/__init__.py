@@ -28,12 +28,14 @@ from studyrec_lib.registry.training_state import (
 from studyrec_lib.registry.versions import (
     TASKS,
     VERSION_FORMAT,
+    RegisteredVersion,
     activate,
     activation_history,
     active_versions,
     list_versions,
     pinned_versions,
     register,
+    registered_version,
     unpin,
     version_metrics,
 )
@@ -41,6 +43,7 @@ from studyrec_lib.registry.versions import (
 __all__ = [
     "TASKS",
     "VERSION_FORMAT",
+    "RegisteredVersion",
     "RegistryError",
     "activate",
     "activation_history",
@@ -61,6 +64,7 @@ __all__ = [
     "register_training",
     "register_training_state",
     "registered_table",
+    "registered_version",
     "sidecar_entries",
     "state_path",
     "unpin",

@@ -13,7 +13,6 @@ the summary says so.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -24,7 +23,7 @@ from studyrec_lib.core.config import Settings
 from studyrec_lib.core.metric_words import METRICS, metric_words
 from studyrec_lib.core.schema import KEY_COLUMNS
 from studyrec_lib.registry.artifacts import load_verified
-from studyrec_lib.registry.versions import active_versions
+from studyrec_lib.registry.versions import active_versions, registered_version
 
 if TYPE_CHECKING:  # a training result exists only where scikit-learn is loaded; the CLI imports this package
     from studyrec_lib.modeling.training import TrainingResult
@@ -133,14 +132,6 @@ def _challenger_predictions(task: str, result: TrainingResult, rows: np.ndarray)
     return result.classes[np.argmax(result.classification.best.out_of_fold[rows], axis=1)]
 
 
-def _dataset_ids(version: str, task: str, settings: Settings | None) -> list[int] | None:
-    """The datasets ``version`` learned from; None when its registry row does not say (made by hand, or old)."""
-    found = warehouse.query_frame("SELECT dataset_ids FROM model_versions WHERE task = ? AND version = ?",
-                                  params=[task, version], settings=settings)
-    ids = json.loads(found["dataset_ids"].iloc[0] or "null") if len(found) else None
-    return [int(i) for i in ids] if ids else None
-
-
 def challenge(result: TrainingResult, settings: Settings | None = None) -> dict[str, dict]:
     """Per task, the new version against the active one on rows the active one never trained on.
 
@@ -159,7 +150,8 @@ def challenge(result: TrainingResult, settings: Settings | None = None) -> dict[
     outcome = {}
     for task, active in active_versions(settings).items():
         version = active["version"]
-        dataset_ids = _dataset_ids(version, task, settings)
+        record = registered_version(task, version, settings)
+        dataset_ids = record.dataset_ids if record else None
         if dataset_ids is None:
             outcome[task] = _no_fair_comparison(
                 task, f"active version {version} does not record the datasets it learned from", version)

@@ -7,6 +7,7 @@ why, and the servers' copy of the active versions (:mod:`active_sidecar`) is rew
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -130,6 +131,32 @@ def version_metrics(version: str, settings: Settings | None = None) -> dict[str,
     rows = warehouse.query_frame("SELECT task, metrics FROM model_versions WHERE version = ?", params=[version],
                                  settings=settings)
     return {row["task"]: json.loads(row["metrics"]) for row in rows.to_dict("records")}
+
+
+@dataclass
+class RegisteredVersion:
+    """What the registry recorded of one task's version: the model, its figures and the data it learned from."""
+
+    version: str
+    algorithm: str
+    metrics: dict
+    dataset_ids: list[int] | None  # None: a version made by hand, or before versions recorded their data
+    training_rows: int
+
+
+def registered_version(task: str, version: str | None, settings: Settings | None = None) -> RegisteredVersion | None:
+    """The registry's record of ``version`` for ``task``, or None when there is no such version (or no version)."""
+    if not version:
+        return None
+    found = warehouse.query_frame(
+        "SELECT algorithm, metrics, dataset_ids, training_rows FROM model_versions WHERE task = ? AND version = ?",
+        params=[task, version], settings=settings)
+    if found.empty:
+        return None
+    row = found.iloc[0]
+    ids = json.loads(row["dataset_ids"] or "null")
+    return RegisteredVersion(version, row["algorithm"], json.loads(row["metrics"] or "null") or {},
+                             [int(i) for i in ids] if ids else None, int(row["training_rows"]))
 
 
 def active_versions(settings: Settings | None = None) -> dict[str, dict]:

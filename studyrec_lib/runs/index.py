@@ -155,7 +155,8 @@ def _overview(runs: list[dict], outcomes: list[Outcome], active_rows: dict[str, 
 
 
 def _page(overview: str, plot: str, rows: list[str]) -> str:
-    """One self-contained file: inline style and plot, no script, nothing fetched (the reports service allows none)."""
+    """One self-contained file: inline style and plot, no script, nothing fetched (it opens offline, and the reports
+    service allows no fetch)."""
     columns = "".join(f"<col style='width:{width}%'>" for _, width in COLUMNS)
     header = "".join(f"<th>{name}</th>" for name, _ in COLUMNS)
     return (

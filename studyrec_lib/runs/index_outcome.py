@@ -11,8 +11,10 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from studyrec_lib.core.metric_words import metric_figure, technical_name
+
 TASK_WORDS = {"regression": "final mark", "classification": "grade"}
-GATE_WORDS = {"cv_rmse": "CV RMSE", "cv_f1_weighted": "CV weighted F1"}
+HEADLINE_METRICS = ("cv_rmse", "cv_f1_weighted")  # what a training's summary reports (runs.jobs)
 # The row classes from the mildest to the gravest: a run's outcome is the gravest of its parts.
 SEVERITY = ("ok", "thin", "warning", "drift", "retrained", "failed")
 
@@ -45,7 +47,7 @@ def _ingest(summary: dict) -> Outcome:
 
 
 def _gate_note(task: str, gate: dict) -> str:
-    metric = GATE_WORDS.get(gate.get("metric"), gate.get("metric"))
+    metric = technical_name(gate["metric"]) if gate.get("metric") in HEADLINE_METRICS else gate.get("metric")
     return (f"the {TASK_WORDS.get(task, task)} model did not beat its naive baseline ({metric} {gate['model']:.3g}, "
             f"naive {gate['naive']:.3g}): never activated")
 
@@ -160,13 +162,9 @@ def _ingest_figures(summary: dict) -> list[str]:
 
 
 def _training_figures(summary: dict) -> list[str]:
-    figures = {
-        "cv_rmse": "typical error of the final mark {:.2f} (CV RMSE)",
-        "cv_f1_weighted": "grade agreement {:.2f} (CV weighted F1)",
-        "at_risk_rows": "{:,} at-risk rows",
-        "training_rows": "trained on {:,} rows",
-    }
-    return [words.format(summary[key]) for key, words in figures.items() if _known(summary.get(key))]
+    figures = [metric_figure(key, f"{summary[key]:.2f}") for key in HEADLINE_METRICS if _known(summary.get(key))]
+    counts = {"at_risk_rows": "{:,} at-risk rows", "training_rows": "trained on {:,} rows"}
+    return figures + [words.format(summary[key]) for key, words in counts.items() if _known(summary.get(key))]
 
 
 def _monitoring_figures(summary: dict) -> list[str]:
